@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every dependency of uiscsi with apt-get on Debian 12.
+# Idempotent: when every package is already installed it only checks and returns (a second or so).
+# Usage: scripts/setup.sh            (runs apt-get through sudo when not root)
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  build-essential g++ clang lld cmake ninja-build pkg-config ccache clang-format clang-tidy
+  # libraries
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev libfmt-dev libtomlplusplus-dev
+  # libFuzzer and the sanitizer runtimes for clang
+  libclang-rt-14-dev
+  # real peers for interop tests
+  tgt libiscsi-bin tshark iperf3
+  # test helpers
+  python3 procps iproute2 xxd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# tshark asks a debconf question about capture rights unless preseeded.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"
