@@ -25,6 +25,9 @@ enum class errc {
   unsupported,            // a feature was requested that the peer or build does not offer
   busy,                   // a resource limit (ITTs, queue) was reached
   authentication_failed,  // the peer's CHAP proof is wrong, or it asked for something unsafe
+  task_aborted,           // a task management function ended the task at the target
+  rejected,               // the target answered the PDU with a Reject
+  target_failure,         // the target reported an iSCSI "target failure" response
   internal,               // an invariant was broken inside uiscsi (a bug)
 };
 

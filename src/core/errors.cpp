@@ -31,6 +31,12 @@ class UiscsiCategory final : public std::error_category {
         return "not supported";
       case errc::busy:
         return "resource limit reached";
+      case errc::task_aborted:
+        return "task aborted by task management";
+      case errc::rejected:
+        return "rejected by the target";
+      case errc::target_failure:
+        return "target failure";
       case errc::authentication_failed:
         return "authentication failed";
       case errc::internal:

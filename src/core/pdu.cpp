@@ -144,7 +144,7 @@ struct Reader {
       v = (v << 8) | load_u8(b + 8 + i);
     return v;
   }
-  [[nodiscard]] bool bit(int byte, int bitno) const { return (u8(byte) >> bitno) & 1u; }
+  [[nodiscard]] bool bit(int byte, int bitno) const { return ((u8(byte) >> bitno) & 1) != 0; }
   [[nodiscard]] bool immediate() const { return bit(0, 6); }
 };
 

@@ -1,0 +1,564 @@
+// InitiatorSession: connections, receive dispatch, command window, timers and events.
+// Task-level handling (SCSI commands, data, responses) is in initiator_tasks.cpp; task
+// management, text, logout, NOP and async messages in initiator_control.cpp.
+#include <algorithm>
+
+#include "core/bytes.hpp"
+#include "core/initiator_session_internal.hpp"
+#include "uiscsi/errors.hpp"
+
+namespace uiscsi::core {
+
+// Supplies Data-Out PDUs for queued sequences, on demand.
+class InitiatorSession::Expander final : public TxQueue::Expander {
+ public:
+  explicit Expander(InitiatorSession& s) : s_(s) {}
+  bool expand(const SequenceRef& ref, OutPdu& out) override {
+    Task* t = s_.find_task(Itt(ref.owner));
+    if (t == nullptr || t->phase != Task::Phase::sent) return false;
+    Connection* c = s_.find_connection(t->cid);
+    if (c == nullptr) return false;
+    auto it = std::find_if(t->bursts.begin(), t->bursts.end(),
+                           [&](const Task::Burst& b) { return b.sequence == ref.sequence; });
+    if (it == t->bursts.end()) return false;
+    const auto seg = it->data.next();
+    if (!seg) {
+      t->bursts.erase(it);
+      return false;
+    }
+    DataOut h;
+    h.final = seg->final;
+    h.lun = t->request.lun;
+    h.itt = t->itt;
+    h.ttt = it->data.ttt();
+    h.exp_stat_sn = c->exp_stat_sn;
+    h.data_sn = seg->data_sn;
+    h.buffer_offset = seg->buffer_offset;
+    const auto data = t->request.data_out.subspan(seg->buffer_offset, seg->length);
+    out = make_out_pdu(Header{h}, data, s_.digests(*c));
+    c->acked_stat_sn = c->exp_stat_sn;
+    if (s_.config_.trace_pdus) s_.trace(*c, true, out.bhs(), {}, data);
+    if (seg->final) t->bursts.erase(it);
+    return true;
+  }
+
+ private:
+  InitiatorSession& s_;
+};
+
+// Places Data-In segments straight into the caller's read buffer when the PDU checks out.
+class InitiatorSession::Placement final : public DataPlacement {
+ public:
+  explicit Placement(InitiatorSession& s) : s_(s) {}
+  std::span<std::byte> place(const Header& header, std::uint32_t length) override {
+    const auto* d = std::get_if<DataIn>(&header);
+    if (d == nullptr) return {};
+    Task* t = s_.find_task(d->itt);
+    if (t == nullptr || t->kind != Task::Kind::scsi || t->phase != Task::Phase::sent) return {};
+    if (d->data_sn != t->next_data_sn) return {};
+    if (std::uint64_t{d->buffer_offset} + length > t->read_length) return {};
+    if (s_.params_.data_pdu_in_order && d->buffer_offset != t->next_in_offset) return {};
+    return t->request.data_in.subspan(d->buffer_offset, length);
+  }
+
+ private:
+  InitiatorSession& s_;
+};
+
+InitiatorSession::InitiatorSession(SessionConfig config, RandomSource& random)
+    : config_(std::move(config)), random_(random), tsih_(config_.tsih) {
+  isid_ = config_.isid;
+  if (isid_ == 0) {
+    // RFC 7143 section 11.12.5: T=10b, a random 46-bit qualifier (A, B, C, D fields).
+    std::array<std::byte, 6> r{};
+    random_.fill(r);
+    std::uint64_t v = 0;
+    for (auto b : r)
+      v = (v << 8) | std::to_integer<std::uint64_t>(b);
+    isid_ = (v & 0x3fffffffffffull) | 0x800000000000ull;
+  }
+  expander_ = std::make_unique<Expander>(*this);
+}
+
+InitiatorSession::~InitiatorSession() = default;
+
+// ---------------------------------------------------------------------------------------------
+// Task table: ITT = (generation << 16) | slot with the top bit clear; login ITTs set it.
+
+InitiatorSession::Task* InitiatorSession::allocate_task(TimePoint now) {
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    if (slots_.size() >= 0xffff) return nullptr;
+    slot = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(std::make_unique<Task>());
+  }
+  Task& old = *slots_[slot];
+  const std::uint16_t generation = static_cast<std::uint16_t>((old.generation + 1) & 0x7fff);
+  old = Task{};
+  Task* t = &old;
+  t->in_use = true;
+  t->slot = slot;
+  t->generation = generation;
+  t->id = TaskId{(next_task_serial_++ << 16) | slot};
+  t->itt = Itt((std::uint32_t{generation} << 16) | slot);
+  t->submitted = now;
+  ++live_tasks_;
+  return t;
+}
+
+InitiatorSession::Task* InitiatorSession::find_task(Itt itt) {
+  if (itt.value & 0x80000000u) return nullptr;
+  const std::uint32_t slot = itt.value & 0xffffu;
+  if (slot >= slots_.size()) return nullptr;
+  Task* t = slots_[slot].get();
+  return t->in_use && t->itt == itt ? t : nullptr;
+}
+
+InitiatorSession::Task* InitiatorSession::find_task(TaskId id) {
+  const std::uint64_t slot = id.value & 0xffffu;
+  if (slot >= slots_.size()) return nullptr;
+  Task* t = slots_[slot].get();
+  return t->in_use && t->id == id ? t : nullptr;
+}
+
+void InitiatorSession::free_task(Task* t) {
+  if (t == nullptr || !t->in_use) return;
+  t->in_use = false;
+  t->request = {};
+  t->bursts.clear();
+  t->text_parts.clear();
+  t->text_in.reset();
+  free_slots_.push_back(t->slot);
+  --live_tasks_;
+}
+
+std::size_t InitiatorSession::tasks_in_flight() const {
+  return live_tasks_ - waiting_.size();
+}
+
+InitiatorSession::Connection* InitiatorSession::find_connection(ConnectionId cid) {
+  for (auto& c : connections_)
+    if (c->cid == cid) return c.get();
+  return nullptr;
+}
+const InitiatorSession::Connection* InitiatorSession::find_connection(ConnectionId cid) const {
+  for (const auto& c : connections_)
+    if (c->cid == cid) return c.get();
+  return nullptr;
+}
+
+InitiatorSession::Connection* InitiatorSession::pick_connection() {
+  for (auto& c : connections_)
+    if (c->state == Connection::State::full_feature) return c.get();
+  return nullptr;
+}
+
+bool InitiatorSession::logged_in() const {
+  return !session_closed_ &&
+         std::any_of(connections_.begin(), connections_.end(),
+                     [](const auto& c) { return c->state == Connection::State::full_feature; });
+}
+
+bool InitiatorSession::closed() const {
+  return session_closed_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and input.
+
+ConnectionId InitiatorSession::open_connection(TimePoint now) {
+  now_ = now;
+  auto c = std::make_unique<Connection>();
+  c->cid = next_cid_++;
+  c->placement = std::make_unique<Placement>(*this);
+  FramerConfig fc;
+  fc.role = Role::initiator;
+  fc.max_recv_data_segment_length = kLoginMaxDataSegmentLength;
+  fc.decode.reserved = config_.reserved_policy;
+  c->framer.configure(fc);
+  c->framer.set_placement(c->placement.get());
+  c->tx.set_expander(expander_.get());
+  c->last_received = now;
+  c->login_deadline = now + config_.login_timeout;
+
+  LoginConfig lc;
+  lc.initiator_name = config_.initiator_name;
+  lc.initiator_alias = config_.initiator_alias;
+  lc.target_name = config_.target_name;
+  lc.session_type = config_.session_type;
+  lc.chap = config_.chap;
+  lc.chap_preference = config_.chap_preference;
+  lc.negotiation = config_.negotiation;
+  lc.isid = isid_;
+  lc.tsih = tsih_;
+  lc.cid = c->cid;
+  lc.itt = Itt(0x80000000u | c->cid);
+  lc.cmd_sn = cmd_sn_;
+  lc.leading = pick_connection() == nullptr;
+  lc.start = params_;
+  c->login.emplace(std::move(lc), random_);
+  Connection& ref = *c;
+  connections_.push_back(std::move(c));
+  if (ref.login->done()) {  // configuration error caught at once
+    emit(LoginDone{ref.cid, ref.login->error(), {}, false, ref.login->failure_detail()});
+    finish_connection(ref, ref.login->error());
+    return ref.cid;
+  }
+  while (auto pdu = ref.login->poll_transmit()) {
+    OutPdu out;
+    out.owned = std::move(*pdu);
+    out.data = out.owned;
+    ref.tx.push(std::move(out));
+  }
+  return ref.cid;
+}
+
+void InitiatorSession::feed(ConnectionId cid, std::span<const std::byte> bytes, TimePoint now) {
+  now_ = now;
+  Connection* c = find_connection(cid);
+  if (c == nullptr || c->state == Connection::State::closed) return;
+  while (!bytes.empty() && c->state != Connection::State::closed) {
+    const std::size_t n = c->framer.feed(bytes);
+    bytes = bytes.subspan(n);
+    process_input(*c, now);
+    if (n == 0 && c->framer.staged_bytes() == 0) break;
+  }
+}
+
+std::span<std::byte> InitiatorSession::receive_buffer(ConnectionId cid) {
+  Connection* c = find_connection(cid);
+  if (c == nullptr || c->state == Connection::State::closed) return {};
+  return c->framer.read_buffer();
+}
+
+void InitiatorSession::commit_received(ConnectionId cid, std::size_t n, TimePoint now) {
+  now_ = now;
+  Connection* c = find_connection(cid);
+  if (c == nullptr || c->state == Connection::State::closed) return;
+  c->framer.commit(n);
+  process_input(*c, now);
+}
+
+void InitiatorSession::process_input(Connection& c, TimePoint now) {
+  while (c.state != Connection::State::closed) {
+    auto r = c.framer.next();
+    if (!r) {
+      // A malformed PDU from the target: at error recovery level 0 the connection is lost.
+      fail_connection(c, r.error());
+      return;
+    }
+    if (*r == nullptr) break;
+    c.last_received = now;
+    handle_pdu(c, **r, now);
+  }
+  maybe_send_logout(now);
+  // Acknowledge statuses when many are pending and nothing else would carry ExpStatSN.
+  if (c.state == Connection::State::full_feature && c.tx.empty() &&
+      serial_distance(c.acked_stat_sn, c.exp_stat_sn) >=
+          static_cast<std::int32_t>(config_.exp_stat_sn_ack_threshold))
+    send_exp_stat_sn_ack(c);
+}
+
+void InitiatorSession::connection_lost(ConnectionId cid, std::error_code reason, TimePoint now) {
+  now_ = now;
+  Connection* c = find_connection(cid);
+  if (c == nullptr || c->state == Connection::State::closed) return;
+  if (!reason) reason = errc::connection_closed;
+  if (c->state == Connection::State::login) {
+    emit(LoginDone{c->cid, reason, {}, false, "connection lost during login"});
+    finish_connection(*c, reason);
+    return;
+  }
+  fail_connection(*c, reason);
+}
+
+std::size_t InitiatorSession::gather(ConnectionId cid, std::span<std::span<const std::byte>> out) {
+  Connection* c = find_connection(cid);
+  if (c == nullptr || c->state == Connection::State::closed) return 0;
+  return c->tx.gather(out);
+}
+
+void InitiatorSession::consume(ConnectionId cid, std::size_t n) {
+  if (Connection* c = find_connection(cid)) c->tx.consume(n);
+}
+
+bool InitiatorSession::wants_write(ConnectionId cid) const {
+  const Connection* c = find_connection(cid);
+  return c != nullptr && c->state != Connection::State::closed && !c->tx.empty();
+}
+
+void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, TimePoint now) {
+  InitiatorLogin& login = *c.login;
+  login.receive(pdu);
+  while (auto out = login.poll_transmit()) {
+    OutPdu p;
+    p.owned = std::move(*out);
+    p.data = p.owned;
+    c.tx.push(std::move(p));
+  }
+  if (!login.done()) return;
+  if (login.state() != InitiatorLogin::State::succeeded) {
+    LoginDone done{c.cid, login.error(), {}, false, login.failure_detail()};
+    if (login.state() == InitiatorLogin::State::redirected) {
+      done.error = make_login_error(1, login.redirect_permanent() ? 2 : 1);
+      done.redirect_address = login.redirect_address();
+      done.redirect_permanent = login.redirect_permanent();
+    }
+    emit(std::move(done));
+    finish_connection(c, login.error() ? login.error() : make_login_error(1, 1));
+    return;
+  }
+
+  // Full feature phase: digests start with the next PDU, limits per direction.
+  const LoginOutcome& o = login.outcome();
+  params_ = o.params;
+  tsih_ = o.tsih;
+  if (!o.target_alias.empty()) target_alias_ = o.target_alias;
+  c.digests = {params_.header_digest, params_.data_digest};
+  c.send_limit = params_.send_limit(Role::initiator);
+  FramerConfig fc = c.framer.config();
+  fc.digests = c.digests;
+  fc.max_recv_data_segment_length = params_.receive_limit(Role::initiator);
+  c.framer.configure(fc);
+  c.exp_stat_sn = o.stat_sn + 1;
+  c.acked_stat_sn = c.exp_stat_sn;
+  c.state = Connection::State::full_feature;
+  c.last_received = now;
+  c.login.reset();
+  exp_cmd_sn_ = o.exp_cmd_sn;
+  max_cmd_sn_ = o.max_cmd_sn;
+  emit(LoginDone{c.cid, {}, {}, false, {}});
+  pump_window(now);
+}
+
+void InitiatorSession::handle_pdu(Connection& c, const InboundPdu& pdu, TimePoint now) {
+  if (config_.trace_pdus) trace(c, false, pdu.bhs, pdu.ahs, pdu.data);
+  if (c.state == Connection::State::login) {
+    handle_login_pdu(c, pdu, now);
+    return;
+  }
+  std::visit(
+      [&](const auto& h) {
+        using T = std::decay_t<decltype(h)>;
+        if constexpr (std::is_same_v<T, DataIn>) {
+          handle_data_in(c, h, pdu, now);
+        } else if constexpr (std::is_same_v<T, ScsiResponse>) {
+          handle_scsi_response(c, h, pdu, now);
+        } else if constexpr (std::is_same_v<T, R2t>) {
+          note_stat_sn(c, h.stat_sn, false);
+          update_window(h.exp_cmd_sn, h.max_cmd_sn);
+          handle_r2t(c, h);
+        } else if constexpr (std::is_same_v<T, NopIn>) {
+          handle_nop_in(c, h, pdu, now);
+        } else if constexpr (std::is_same_v<T, TaskMgmtResponse>) {
+          note_stat_sn(c, h.stat_sn, true);
+          update_window(h.exp_cmd_sn, h.max_cmd_sn);
+          handle_tmf_response(h);
+        } else if constexpr (std::is_same_v<T, TextResponse>) {
+          handle_text_response(c, h, pdu);
+        } else if constexpr (std::is_same_v<T, LogoutResponse>) {
+          handle_logout_response(c, h);
+        } else if constexpr (std::is_same_v<T, AsyncMessage>) {
+          handle_async(c, h, pdu, now);
+        } else if constexpr (std::is_same_v<T, Reject>) {
+          handle_reject(c, h, pdu);
+        } else {
+          // A Login Response in full feature phase; initiator opcodes never get here.
+          fail_connection(c, protocol_errc::unexpected_opcode);
+        }
+      },
+      pdu.header);
+}
+
+// RFC 7143 section 4.2.2.2: StatSN advances by one per status-carrying PDU.
+void InitiatorSession::note_stat_sn(Connection& c, SerialNumber stat_sn, bool advances) {
+  if (!advances) return;
+  if (serial_ge(stat_sn, c.exp_stat_sn)) c.exp_stat_sn = stat_sn + 1;
+}
+
+// RFC 7143 section 4.2.2.1: ignore a MaxCmdSN below ExpCmdSN - 1; ExpCmdSN only moves forward.
+// A smaller MaxCmdSN is accepted: it can only make us send less.
+void InitiatorSession::update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn) {
+  if (serial_lt(max_cmd_sn, exp_cmd_sn - 1)) return;
+  if (serial_gt(exp_cmd_sn, exp_cmd_sn_)) exp_cmd_sn_ = exp_cmd_sn;
+  if (serial_lt(max_cmd_sn, exp_cmd_sn_ - 1)) return;
+  max_cmd_sn_ = max_cmd_sn;
+  pump_window(now_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+DigestConfig InitiatorSession::digests(const Connection& c) const {
+  return c.digests;
+}
+
+void InitiatorSession::push_pdu(Connection& c, OutPdu pdu, bool urgent) {
+  c.acked_stat_sn = c.exp_stat_sn;
+  if (config_.trace_pdus) {
+    const Bhs b = pdu.bhs();
+    const std::size_t ahs = std::size_t{b.total_ahs_length()} * 4;
+    trace(c, true, b, {pdu.head.bytes.data() + kBhsSize, ahs}, pdu.data);
+  }
+  if (urgent) {
+    c.tx.push_urgent(std::move(pdu));
+  } else {
+    c.tx.push(std::move(pdu));
+  }
+}
+
+// Hands waiting non-immediate tasks to a connection while the window allows, in submission
+// order. Each gets the next CmdSN only now.
+void InitiatorSession::pump_window(TimePoint now) {
+  while (!waiting_.empty()) {
+    Task* t = find_task(waiting_.front());
+    if (t == nullptr || t->phase != Task::Phase::waiting) {
+      waiting_.pop_front();
+      continue;
+    }
+    if (serial_gt(cmd_sn_, max_cmd_sn_)) return;  // window closed
+    Connection* c = pick_connection();
+    if (c == nullptr) return;
+    waiting_.pop_front();
+    t->cmd_sn = cmd_sn_;
+    ++cmd_sn_;
+    send_task(*t, *c, now);
+  }
+}
+
+void InitiatorSession::send_task(Task& t, Connection& c, TimePoint now) {
+  (void)now;
+  t.phase = Task::Phase::sent;
+  t.cid = c.cid;
+  switch (t.kind) {
+    case Task::Kind::scsi:
+      send_scsi_command(t, c);
+      break;
+    case Task::Kind::text:
+      send_text_request(t, c, Ttt::reserved(), false);
+      break;
+    default:
+      break;
+  }
+}
+
+void InitiatorSession::emit(Event e) {
+  events_.push_back(std::move(e));
+}
+
+std::optional<Event> InitiatorSession::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  Event e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+void InitiatorSession::trace(const Connection& c, bool outbound, const Bhs& bhs,
+                             std::span<const std::byte> ahs, std::span<const std::byte> data) {
+  PduTrace t;
+  t.cid = c.cid;
+  t.outbound = outbound;
+  t.bytes.reserve(kBhsSize + ahs.size() + data.size());
+  t.bytes.insert(t.bytes.end(), bhs.bytes.begin(), bhs.bytes.end());
+  t.bytes.insert(t.bytes.end(), ahs.begin(), ahs.end());
+  t.bytes.insert(t.bytes.end(), data.begin(), data.end());
+  // Lengths as they were on the wire even if the caller reads the copy later.
+  emit(std::move(t));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure.
+
+void InitiatorSession::finish_connection(Connection& c, std::error_code ec) {
+  if (c.state == Connection::State::closed) return;
+  c.state = Connection::State::closed;
+  c.tx.clear();
+  c.login.reset();
+  c.ping.reset();
+  emit(ConnectionClosed{c.cid, ec});
+}
+
+void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
+  if (c.state == Connection::State::closed) return;
+  finish_connection(c, ec);
+  // Tasks with allegiance to this connection end; at ERL 0 nothing survives the connection.
+  for (auto& slot : slots_) {
+    Task* t = slot.get();
+    if (!t->in_use || t->phase == Task::Phase::waiting || t->cid != c.cid) continue;
+    if (t->phase == Task::Phase::zombie) {
+      free_task(t);
+      continue;
+    }
+    fail_task(*t, errc::connection_closed, t->kind == Task::Kind::scsi);
+  }
+  if (pick_connection() == nullptr) {
+    // No connection left: work that never went out fails too (it did not run).
+    while (!waiting_.empty()) {
+      Task* t = find_task(waiting_.front());
+      waiting_.pop_front();
+      if (t != nullptr) fail_task(*t, errc::connection_closed, false);
+    }
+    if (logout_requested_) session_closed_ = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time.
+
+std::optional<TimePoint> InitiatorSession::next_deadline() const {
+  std::optional<TimePoint> best;
+  auto consider = [&](TimePoint t) {
+    if (!best || t < *best) best = t;
+  };
+  for (const auto& c : connections_) {
+    if (c->state == Connection::State::login) consider(c->login_deadline);
+    if (c->state != Connection::State::full_feature) continue;
+    if (c->ping) {
+      consider(c->ping_deadline);
+    } else if (config_.keepalive_interval.count() > 0) {
+      consider(c->last_received + config_.keepalive_interval);
+    }
+  }
+  for (const auto& slot : slots_)
+    if (slot->in_use && slot->deadline && slot->phase != Task::Phase::zombie)
+      consider(*slot->deadline);
+  if (logout_deadline_ && logout_requested_ && !logout_task_) consider(*logout_deadline_);
+  return best;
+}
+
+void InitiatorSession::on_timer(TimePoint now) {
+  now_ = now;
+  for (auto& cp : connections_) {
+    Connection& c = *cp;
+    if (c.state == Connection::State::login && now >= c.login_deadline) {
+      emit(LoginDone{c.cid, errc::timed_out, {}, false, "login timed out"});
+      finish_connection(c, errc::timed_out);
+      continue;
+    }
+    if (c.state != Connection::State::full_feature) continue;
+    if (c.ping && now >= c.ping_deadline) {
+      // The target did not answer our ping in time: the connection is dead (section 7.1.3).
+      fail_connection(c, errc::timed_out);
+      continue;
+    }
+    if (!c.ping && config_.keepalive_interval.count() > 0 &&
+        now >= c.last_received + config_.keepalive_interval)
+      send_nop_ping(c, now);
+  }
+  for (auto& slot : slots_) {
+    Task* t = slot.get();
+    if (!t->in_use || !t->deadline || now < *t->deadline) continue;
+    if (t->phase == Task::Phase::zombie) continue;
+    if (t->kind == Task::Kind::scsi && t->phase == Task::Phase::sent) {
+      abort_in_flight(*t, errc::timed_out, now);
+    } else {
+      fail_task(*t, errc::timed_out, false);
+    }
+  }
+  maybe_send_logout(now);
+}
+
+}  // namespace uiscsi::core

@@ -1,0 +1,176 @@
+// InitiatorSession: the sans-I/O initiator engine for one iSCSI session (RFC 7143).
+//
+// Inputs: open_connection()/feed()/commit_received()/connection_lost() for the byte streams,
+// submit()/submit_tmf()/submit_text()/logout()/cancel() for work, on_timer(now) for time.
+// Outputs: gather()/consume() for bytes to write, poll_event() for completions and state
+// changes, next_deadline() for when to call on_timer() next.
+//
+// What it keeps (design.md section 2): ITT allocation (never reused while live), the task table,
+// the CmdSN/ExpCmdSN/MaxCmdSN window (RFC 1982 arithmetic; no CmdSN is ever skipped: a CmdSN is
+// taken only when the command is handed to the connection, so a cancel before that costs none),
+// StatSN acknowledgement, Data-In placement straight into the caller's buffer, Data-Out from the
+// caller's buffer at the R2T's offset (all four InitialR2T/ImmediateData combinations,
+// MaxOutstandingR2T > 1), NOP keepalive, async messages, Reject matching, TMF, text requests and
+// logout.
+//
+// Caller buffers (ScsiRequest::data_in/data_out) must stay valid until the task's TaskDone.
+// After TaskDone the engine never touches them again, even when the target keeps sending data
+// for an aborted task.
+//
+// Time is passed in; nothing here reads a clock, blocks, or starts a thread. Not thread-safe.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/framer.hpp"
+#include "core/initiator_login.hpp"
+#include "core/initiator_types.hpp"
+#include "core/tx_queue.hpp"
+
+namespace uiscsi::core {
+
+class InitiatorSession {
+ public:
+  InitiatorSession(SessionConfig config, RandomSource& random);
+  ~InitiatorSession();
+  InitiatorSession(const InitiatorSession&) = delete;
+  InitiatorSession& operator=(const InitiatorSession&) = delete;
+
+  // ---- connections ----
+  // Starts the login of a new connection (the leading one first). The I/O layer has already
+  // connected its socket. Returns the connection's CID.
+  ConnectionId open_connection(TimePoint now);
+  // Bytes read from the connection's socket.
+  void feed(ConnectionId cid, std::span<const std::byte> bytes, TimePoint now);
+  // Zero-copy receive: read into receive_buffer(), then commit_received(n).
+  std::span<std::byte> receive_buffer(ConnectionId cid);
+  void commit_received(ConnectionId cid, std::size_t n, TimePoint now);
+  // The socket failed or reached EOF.
+  void connection_lost(ConnectionId cid, std::error_code reason, TimePoint now);
+  // Bytes to write: ranges for writev(); then consume() what was written.
+  std::size_t gather(ConnectionId cid, std::span<std::span<const std::byte>> out);
+  void consume(ConnectionId cid, std::size_t n);
+  [[nodiscard]] bool wants_write(ConnectionId cid) const;
+
+  // ---- work ----
+  TaskId submit(ScsiRequest request, TimePoint now);
+  // ABORT TASK needs `referenced`; the other functions act on `lun` (or the whole target).
+  TaskId submit_tmf(TmfFunction function, Lun lun, std::optional<TaskId> referenced, TimePoint now);
+  // A Text Request (e.g. SendTargets=All); the answer comes back joined in TextDone.
+  TaskId submit_text(KeyValueList keys, TimePoint now);
+  // Logs the session out: new work is refused, tasks in flight may finish until `deadline`,
+  // then the Logout Request goes out. reason close_connection logs out one connection.
+  TaskId logout(TimePoint now, std::optional<TimePoint> deadline,
+                LogoutReason reason = LogoutReason::close_session, ConnectionId cid = 0);
+  // Cancels a task: one not yet sent is dropped; one in flight completes now with
+  // errc::cancelled and is aborted at the target with ABORT TASK.
+  void cancel(TaskId id, TimePoint now);
+
+  // ---- time and output ----
+  void on_timer(TimePoint now);
+  [[nodiscard]] std::optional<TimePoint> next_deadline() const;
+  std::optional<Event> poll_event();
+
+  // ---- state ----
+  [[nodiscard]] bool logged_in() const;
+  [[nodiscard]] bool closed() const;
+  [[nodiscard]] const NegotiatedParams& params() const { return params_; }
+  [[nodiscard]] std::uint16_t tsih() const { return tsih_; }
+  [[nodiscard]] std::uint64_t isid() const { return isid_; }
+  [[nodiscard]] SerialNumber cmd_sn() const { return cmd_sn_; }
+  [[nodiscard]] SerialNumber exp_cmd_sn() const { return exp_cmd_sn_; }
+  [[nodiscard]] SerialNumber max_cmd_sn() const { return max_cmd_sn_; }
+  [[nodiscard]] std::size_t tasks_in_flight() const;
+  [[nodiscard]] std::size_t tasks_waiting() const { return waiting_.size(); }
+  [[nodiscard]] const std::string& target_alias() const { return target_alias_; }
+
+  struct Task;
+  struct Connection;
+
+ private:
+  friend class InitiatorSessionAccess;
+  // Task table.
+  Task* allocate_task(TimePoint now);
+  Task* find_task(Itt itt);
+  Task* find_task(TaskId id);
+  void free_task(Task* t);
+  Connection* find_connection(ConnectionId cid);
+  const Connection* find_connection(ConnectionId cid) const;
+  Connection* pick_connection();
+
+  // Receiving.
+  void process_input(Connection& c, TimePoint now);
+  void handle_pdu(Connection& c, const InboundPdu& pdu, TimePoint now);
+  void handle_login_pdu(Connection& c, const InboundPdu& pdu, TimePoint now);
+  void handle_data_in(Connection& c, const DataIn& h, const InboundPdu& pdu, TimePoint now);
+  void handle_scsi_response(Connection& c, const ScsiResponse& h, const InboundPdu& pdu,
+                            TimePoint now);
+  void handle_r2t(Connection& c, const R2t& h);
+  void handle_nop_in(Connection& c, const NopIn& h, const InboundPdu& pdu, TimePoint now);
+  void handle_tmf_response(const TaskMgmtResponse& h);
+  void handle_text_response(Connection& c, const TextResponse& h, const InboundPdu& pdu);
+  void handle_logout_response(Connection& c, const LogoutResponse& h);
+  void handle_async(Connection& c, const AsyncMessage& h, const InboundPdu& pdu, TimePoint now);
+  void handle_reject(Connection& c, const Reject& h, const InboundPdu& pdu);
+  void note_stat_sn(Connection& c, SerialNumber stat_sn, bool advances);
+  void update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn);
+
+  // Sending.
+  void pump_window(TimePoint now);
+  void send_task(Task& t, Connection& c, TimePoint now);
+  void send_scsi_command(Task& t, Connection& c);
+  void send_text_request(Task& t, Connection& c, Ttt ttt, bool continuation);
+  void send_nop_ping(Connection& c, TimePoint now);
+  void send_exp_stat_sn_ack(Connection& c);
+  void push_pdu(Connection& c, OutPdu pdu, bool urgent = false);
+  [[nodiscard]] DigestConfig digests(const Connection& c) const;
+
+  // Completion and failure.
+  void complete_scsi(Task& t, const CommandResult& r, TimePoint now);
+  void fail_task(Task& t, std::error_code ec, bool may_have_executed);
+  void abort_in_flight(Task& t, std::error_code ec, TimePoint now);
+  void fail_connection(Connection& c, std::error_code ec);
+  void finish_connection(Connection& c, std::error_code ec);
+  void maybe_send_logout(TimePoint now);
+  void emit(Event e);
+  void trace(const Connection& c, bool outbound, const Bhs& bhs, std::span<const std::byte> ahs,
+             std::span<const std::byte> data);
+
+  class Expander;
+  class Placement;
+
+  SessionConfig config_;
+  RandomSource& random_;
+  std::uint64_t isid_;
+  std::uint16_t tsih_;
+  NegotiatedParams params_;
+  std::string target_alias_;
+
+  SerialNumber cmd_sn_{1};  // the next CmdSN to assign
+  SerialNumber exp_cmd_sn_{1};
+  SerialNumber max_cmd_sn_{1};
+
+  std::vector<std::unique_ptr<Task>> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint64_t next_task_serial_ = 1;
+  std::uint64_t overflow_serial_ = 0;  // ids for submissions refused for lack of task slots
+  std::size_t live_tasks_ = 0;
+  std::deque<TaskId> waiting_;  // non-immediate tasks waiting for the command window
+
+  std::vector<std::unique_ptr<Connection>> connections_;
+  ConnectionId next_cid_ = 0;
+  std::unique_ptr<Expander> expander_;
+
+  bool logout_requested_ = false;
+  std::optional<TaskId> logout_task_;
+  std::optional<TimePoint> logout_deadline_;
+  bool session_closed_ = false;
+
+  std::deque<Event> events_;
+  TimePoint now_{};  // the time of the current entry point
+};
+
+}  // namespace uiscsi::core

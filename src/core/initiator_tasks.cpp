@@ -1,0 +1,280 @@
+// InitiatorSession: SCSI commands — submission, Data-Out, Data-In, R2T, responses, aborts.
+#include <algorithm>
+#include <cstring>
+
+#include "core/bytes.hpp"
+#include "core/initiator_session_internal.hpp"
+#include "uiscsi/errors.hpp"
+
+namespace uiscsi::core {
+
+CdbBytes CdbBytes::from(std::span<const std::byte> cdb) {
+  CdbBytes c;
+  c.size = std::min(cdb.size(), kMaxCdbLength);
+  std::memcpy(c.bytes.data(), cdb.data(), c.size);
+  return c;
+}
+
+TaskId InitiatorSession::submit(ScsiRequest request, TimePoint now) {
+  now_ = now;
+  Task* t = allocate_task(now);
+  if (t == nullptr) {
+    // 65535 tasks live: report it as a failed task so every submit gets exactly one event.
+    TaskId id{0xffff000000000000ull | ++overflow_serial_};
+    emit(TaskDone{id, errc::busy, false, {}});
+    return id;
+  }
+  t->kind = Task::Kind::scsi;
+  t->request = request;
+  t->deadline = request.deadline;
+  t->read_length = static_cast<std::uint32_t>(request.data_in.size());
+  t->write_length = static_cast<std::uint32_t>(request.data_out.size());
+  const TaskId id = t->id;
+  std::error_code refuse;
+  if (session_closed_ || logout_requested_) {
+    refuse = errc::session_closed;
+  } else if (config_.session_type == SessionType::discovery) {
+    refuse = errc::unsupported;
+  } else if (request.cdb.size == 0 || request.data_in.size() > 0xffffffffu ||
+             request.data_out.size() > 0xffffffffu) {
+    refuse = errc::invalid_argument;
+  } else if (!logged_in() && std::none_of(connections_.begin(), connections_.end(), [](auto& c) {
+               return c->state == Connection::State::login;
+             })) {
+    refuse = errc::not_logged_in;
+  }
+  if (refuse) {
+    fail_task(*t, refuse, false);
+    return id;
+  }
+  waiting_.push_back(id);
+  pump_window(now);
+  return id;
+}
+
+void InitiatorSession::send_scsi_command(Task& t, Connection& c) {
+  ScsiCommand h;
+  h.lun = t.request.lun;
+  h.itt = t.itt;
+  h.attr = t.request.attr;
+  h.read = t.read_length > 0;
+  h.write = t.write_length > 0;
+  // For a bidirectional command EDTL is the write length; the read length goes in an AHS.
+  h.expected_data_transfer_length = h.write ? t.write_length : t.read_length;
+  h.cmd_sn = t.cmd_sn;
+  h.exp_stat_sn = c.exp_stat_sn;
+  std::vector<std::byte> ahs;
+  (void)set_cdb(h, t.request.cdb.view(), ahs);  // size checked at submit
+  if (t.bidirectional()) append_bidi_read_length_ahs(ahs, t.read_length);
+
+  const UnsolicitedPlan plan =
+      plan_unsolicited(t.write_length, params_.initial_r2t, params_.immediate_data,
+                       params_.first_burst_length, c.send_limit);
+  h.final = plan.command_final;
+  Bhs bhs;
+  encode_header(Header{h}, bhs);
+  const auto immediate = t.request.data_out.first(plan.immediate_bytes);
+  push_pdu(c, make_out_pdu(bhs, ahs, immediate, c.digests));
+  if (plan.unsolicited_dataout_bytes > 0) {
+    t.bursts.push_back({0, DataSequence(Ttt::reserved(), plan.immediate_bytes,
+                                        plan.unsolicited_dataout_bytes, c.send_limit)});
+    c.tx.push_sequence({t.itt.value, 0});
+  }
+}
+
+void InitiatorSession::handle_r2t(Connection& c, const R2t& h) {
+  Task* t = find_task(h.itt);
+  if (t == nullptr || t->phase == Task::Phase::zombie) return;  // a task we already let go
+  if (t->kind != Task::Kind::scsi || t->write_length == 0) {
+    abort_in_flight(*t, protocol_errc::unexpected_response, now_);
+    return;
+  }
+  // R2TSN counts R2Ts per task; bidirectional commands share it with Data-In (section 11.8.4).
+  std::uint32_t& expected = t->bidirectional() ? t->next_data_sn : t->next_r2t_sn;
+  if (h.r2t_sn != expected) {
+    abort_in_flight(*t, protocol_errc::sequence_error, now_);
+    return;
+  }
+  ++expected;
+  const std::uint64_t end = std::uint64_t{h.buffer_offset} + h.desired_data_transfer_length;
+  if (h.desired_data_transfer_length == 0 || end > t->write_length ||
+      h.desired_data_transfer_length > params_.max_burst_length) {
+    abort_in_flight(*t, protocol_errc::invalid_field, now_);
+    return;
+  }
+  const std::uint32_t seq = t->next_sequence++;
+  t->bursts.push_back(
+      {seq, DataSequence(h.ttt, h.buffer_offset, h.desired_data_transfer_length, c.send_limit)});
+  c.tx.push_sequence({t->itt.value, seq});
+}
+
+void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const InboundPdu& pdu,
+                                      TimePoint now) {
+  if (h.status_present) note_stat_sn(c, h.stat_sn, true);
+  update_window(h.exp_cmd_sn, h.max_cmd_sn);
+  Task* t = find_task(h.itt);
+  if (t == nullptr) return;  // stale: a task that already ended
+  if (t->phase == Task::Phase::zombie) {
+    if (h.status_present) free_task(t);
+    return;
+  }
+  if (t->kind != Task::Kind::scsi || t->read_length == 0) {
+    abort_in_flight(*t, protocol_errc::unexpected_response, now);
+    return;
+  }
+  if (h.data_sn != t->next_data_sn) {
+    abort_in_flight(*t, protocol_errc::sequence_error, now);
+    return;
+  }
+  ++t->next_data_sn;
+  const auto len = static_cast<std::uint32_t>(pdu.data.size());
+  if (std::uint64_t{h.buffer_offset} + len > t->read_length) {
+    abort_in_flight(*t, protocol_errc::invalid_field, now);  // more data than we asked for
+    return;
+  }
+  if (params_.data_pdu_in_order && h.buffer_offset != t->next_in_offset) {
+    abort_in_flight(*t, protocol_errc::sequence_error, now);
+    return;
+  }
+  if (!pdu.data_placed && len > 0)
+    std::memcpy(t->request.data_in.data() + h.buffer_offset, pdu.data.data(), len);
+  t->next_in_offset = h.buffer_offset + len;
+  t->data_in_bytes += len;
+
+  if (!h.status_present) return;
+  if (!h.final) {
+    abort_in_flight(*t, protocol_errc::invalid_field, now);  // S requires F (section 11.7.3)
+    return;
+  }
+  CommandResult r;
+  r.status = h.status;
+  r.residual_count = h.residual_count;
+  r.underflow = h.underflow;
+  r.overflow = h.overflow;
+  complete_scsi(*t, r, now);
+}
+
+void InitiatorSession::handle_scsi_response(Connection& c, const ScsiResponse& h,
+                                            const InboundPdu& pdu, TimePoint now) {
+  note_stat_sn(c, h.stat_sn, true);
+  update_window(h.exp_cmd_sn, h.max_cmd_sn);
+  Task* t = find_task(h.itt);
+  if (t == nullptr) return;
+  if (t->phase == Task::Phase::zombie) {
+    free_task(t);
+    return;
+  }
+  if (t->kind != Task::Kind::scsi) return;
+  if (h.response != IscsiResponse::command_completed_at_target) {
+    fail_task(*t, errc::target_failure, true);
+    return;
+  }
+  CommandResult r;
+  r.status = h.status;
+  r.residual_count = h.residual_count;
+  r.underflow = h.underflow;
+  r.overflow = h.overflow;
+  r.bidi_read_residual_count = h.bidi_read_residual_count;
+  r.bidi_read_underflow = h.bidi_read_underflow;
+  r.bidi_read_overflow = h.bidi_read_overflow;
+  // Data segment: SenseLength (2 bytes), sense data, then response data (section 11.4.7).
+  if (pdu.data.size() >= 2) {
+    const std::size_t sense_length =
+        std::min<std::size_t>(load_be16(pdu.data.data()), pdu.data.size() - 2);
+    r.sense.assign(pdu.data.begin() + 2,
+                   pdu.data.begin() + 2 + static_cast<std::ptrdiff_t>(sense_length));
+  }
+  complete_scsi(*t, r, now);
+}
+
+void InitiatorSession::complete_scsi(Task& t, const CommandResult& result, TimePoint now) {
+  CommandResult r = result;
+  r.data_in_bytes = t.data_in_bytes;
+  r.latency = now - t.submitted;
+  // Good status must come with all the data it claims: the expected length minus the residual.
+  if ((r.status == 0x00 || r.status == 0x04) && t.read_length > 0 && !t.bidirectional()) {
+    const std::uint64_t expect =
+        r.underflow ? t.read_length - std::min(r.residual_count, t.read_length) : t.read_length;
+    if (t.data_in_bytes != expect) {
+      fail_task(t, protocol_errc::sequence_error, true);
+      return;
+    }
+  }
+  emit(TaskDone{t.id, {}, true, std::move(r)});
+  free_task(&t);
+}
+
+void InitiatorSession::fail_task(Task& t, std::error_code ec, bool may_have_executed) {
+  switch (t.kind) {
+    case Task::Kind::scsi:
+      emit(TaskDone{t.id, ec, may_have_executed, {}});
+      break;
+    case Task::Kind::tmf:
+      if (t.report) emit(TmfDone{t.id, ec, TmfResponse::function_rejected});
+      break;
+    case Task::Kind::text:
+      emit(TextDone{t.id, ec, {}});
+      break;
+    case Task::Kind::logout:
+      emit(LogoutDone{t.id, ec});
+      break;
+    case Task::Kind::nop_ping:
+      if (Connection* c = find_connection(t.cid); c != nullptr && c->ping == t.id) c->ping.reset();
+      break;
+  }
+  free_task(&t);
+}
+
+// The caller is released now; the task stays as a zombie that swallows whatever the target
+// still sends for it, until the target confirms its end (response or TMF).
+void InitiatorSession::abort_in_flight(Task& t, std::error_code ec, TimePoint now) {
+  if (t.phase != Task::Phase::sent || t.kind != Task::Kind::scsi) {
+    fail_task(t, ec, false);
+    return;
+  }
+  emit(TaskDone{t.id, ec, true, {}});
+  t.phase = Task::Phase::zombie;
+  t.bursts.clear();
+  t.request.data_in = {};
+  Connection* c = find_connection(t.cid);
+  if (c == nullptr || c->state != Connection::State::full_feature) {
+    free_task(&t);
+    return;
+  }
+  c->tx.take_ownership(t.itt.value);
+  t.request.data_out = {};
+  Task* tmf = allocate_task(now);
+  if (tmf == nullptr) return;  // the zombie goes when its response or the connection does
+  tmf->kind = Task::Kind::tmf;
+  tmf->function = TmfFunction::abort_task;
+  tmf->referenced = t.id;
+  tmf->report = false;
+  tmf->request.lun = t.request.lun;
+  tmf->immediate = true;
+  tmf->phase = Task::Phase::sent;
+  tmf->cid = c->cid;
+  TaskMgmtRequest h;
+  h.immediate = true;
+  h.function = TmfFunction::abort_task;
+  h.lun = t.request.lun;
+  h.itt = tmf->itt;
+  h.referenced_task_tag = t.itt;
+  h.cmd_sn = cmd_sn_;
+  h.exp_stat_sn = c->exp_stat_sn;
+  h.ref_cmd_sn = t.cmd_sn;
+  tmf->cmd_sn = cmd_sn_;
+  push_pdu(*c, make_out_pdu(Header{h}, {}, c->digests), true);
+}
+
+void InitiatorSession::cancel(TaskId id, TimePoint now) {
+  now_ = now;
+  Task* t = find_task(id);
+  if (t == nullptr || t->phase == Task::Phase::zombie) return;
+  if (t->phase == Task::Phase::waiting) {
+    fail_task(*t, errc::cancelled, false);  // never sent: no CmdSN was used
+    return;
+  }
+  abort_in_flight(*t, errc::cancelled, now);
+}
+
+}  // namespace uiscsi::core

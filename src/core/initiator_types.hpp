@@ -1,0 +1,156 @@
+// Types shared by the initiator session engine and its users: requests in, events out.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "core/chap.hpp"
+#include "core/negotiation.hpp"
+#include "core/pdu.hpp"
+#include "core/text.hpp"
+#include "uiscsi/lun.hpp"
+
+namespace uiscsi::core {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+
+// Engine-assigned handle of a submitted task; unlike an ITT it is never reused.
+struct TaskId {
+  std::uint64_t value = 0;
+  bool operator==(const TaskId&) const = default;
+};
+
+using ConnectionId = std::uint16_t;  // our CID
+
+// Longest CDB we carry: 16 bytes in the BHS plus an extended CDB AHS.
+inline constexpr std::size_t kMaxCdbLength = 260;
+
+struct CdbBytes {
+  std::array<std::byte, kMaxCdbLength> bytes{};
+  std::size_t size = 0;
+  [[nodiscard]] std::span<const std::byte> view() const { return {bytes.data(), size}; }
+  static CdbBytes from(std::span<const std::byte> cdb);  // truncated to kMaxCdbLength
+};
+
+// A SCSI command. The caller owns both buffers and keeps them alive until the task's
+// TaskDone event. data_in receives read data at its buffer offsets (its size is the expected
+// read length); data_out is read at the offsets the target asks for (its size is the write
+// length). Both set: a bidirectional command.
+struct ScsiRequest {
+  Lun lun;
+  CdbBytes cdb;
+  TaskAttribute attr = TaskAttribute::simple;
+  std::span<std::byte> data_in;
+  std::span<const std::byte> data_out;
+  std::optional<TimePoint> deadline;  // fail with errc::timed_out (and abort) when passed
+};
+
+// What the target said about a SCSI command. Status and sense are data, not errors.
+struct CommandResult {
+  std::uint8_t status = 0;          // SAM status (0 GOOD, 2 CHECK CONDITION, ...)
+  std::vector<std::byte> sense;     // sense data without the 2-byte SenseLength prefix
+  std::uint32_t data_in_bytes = 0;  // bytes of read data placed in data_in
+  std::uint32_t residual_count = 0;
+  bool underflow = false;
+  bool overflow = false;
+  std::uint32_t bidi_read_residual_count = 0;
+  bool bidi_read_underflow = false;
+  bool bidi_read_overflow = false;
+  Duration latency{};
+};
+
+// A task finished. An error means the command's outcome is unknown or it did not run:
+// errc::timed_out / errc::cancelled (aborted by us), errc::task_aborted (a TMF ended it),
+// errc::connection_closed (the connection failed), errc::rejected (the target sent a Reject),
+// errc::target_failure (iSCSI Response "target failure"), errc::session_closed, or a
+// protocol_errc (the target broke the protocol for this task). `may_have_executed` tells whether
+// the target could have run the command (it had been sent).
+struct TaskDone {
+  TaskId id;
+  std::error_code error;
+  bool may_have_executed = false;
+  CommandResult result;  // valid when !error
+};
+
+struct TmfDone {
+  TaskId id;
+  std::error_code error;
+  TmfResponse response = TmfResponse::function_complete;
+};
+
+struct TextDone {
+  TaskId id;
+  std::error_code error;
+  KeyValueList keys;  // the whole answer, joined across PDUs
+};
+
+struct LoginDone {
+  ConnectionId cid = 0;
+  std::error_code error;         // empty on success
+  std::string redirect_address;  // status class 1
+  bool redirect_permanent = false;
+  std::string failure_detail;
+};
+
+// The I/O layer must close this connection's socket.
+struct ConnectionClosed {
+  ConnectionId cid = 0;
+  std::error_code reason;  // empty after a clean logout
+};
+
+struct AsyncEventReceived {
+  AsyncMessage message;
+  std::vector<std::byte> sense;  // SCSI async event sense data (event 0)
+};
+
+struct LogoutDone {
+  TaskId id;
+  std::error_code error;
+  LogoutResponseCode response = LogoutResponseCode::closed_successfully;
+  std::uint16_t time2wait = 0;
+  std::uint16_t time2retain = 0;
+};
+
+// A copy of a PDU as sent or received, for hooks and pcap (only when tracing is on).
+struct PduTrace {
+  ConnectionId cid = 0;
+  bool outbound = false;
+  std::vector<std::byte> bytes;  // BHS + AHS + data segment (no digests, no padding)
+};
+
+using Event = std::variant<TaskDone, TmfDone, TextDone, LoginDone, ConnectionClosed,
+                           AsyncEventReceived, LogoutDone, PduTrace>;
+
+struct SessionConfig {
+  std::string initiator_name = "iqn.2026-11.dev.uiscsi:initiator";
+  std::string initiator_alias;
+  std::string target_name;
+  SessionType session_type = SessionType::normal;
+  std::optional<ChapCredentials> chap;
+  std::vector<ChapAlgorithm> chap_preference = default_chap_preference();
+  NegotiationSettings negotiation;
+  std::uint64_t isid = 0;  // 0: a random one (type 10b) is drawn
+  std::uint16_t tsih = 0;  // 0: new session
+  Duration login_timeout = std::chrono::seconds(15);
+  // NOP-Out ping after this long with nothing received; 0 turns keepalive off.
+  Duration keepalive_interval = std::chrono::seconds(30);
+  Duration keepalive_timeout = std::chrono::seconds(10);
+  // Send an ExpStatSN confirmation (NOP-Out, ITT 0xffffffff) when this many StatSNs are
+  // unacknowledged and nothing else is going out.
+  std::uint32_t exp_stat_sn_ack_threshold = 64;
+  // How reserved bits in received PDUs are treated.
+  ReservedPolicy reserved_policy = ReservedPolicy::reject;
+  // Queue a PduTrace event for every PDU.
+  bool trace_pdus = false;
+};
+
+}  // namespace uiscsi::core

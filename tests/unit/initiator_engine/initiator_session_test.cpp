@@ -1,0 +1,668 @@
+// The initiator engine against a scripted target, PDU by PDU, in virtual time.
+#include "core/initiator_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/bytes.hpp"
+#include "support/scripted_target.hpp"
+#include "uiscsi/errors.hpp"
+
+namespace uiscsi::core {
+namespace {
+
+using testing::CountingRandom;
+using testing::pattern;
+using testing::ScriptedTarget;
+using testing::SentPdu;
+using namespace std::chrono_literals;
+
+CdbBytes cdb(std::initializer_list<int> bytes) {
+  std::vector<std::byte> v;
+  for (int b : bytes)
+    v.push_back(static_cast<std::byte>(b));
+  return CdbBytes::from(v);
+}
+const CdbBytes kRead10 = cdb({0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0});
+const CdbBytes kWrite10 = cdb({0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0});
+
+class InitiatorTest : public ::testing::Test {
+ protected:
+  TimePoint now{std::chrono::seconds(1000)};
+  CountingRandom rng;
+  std::unique_ptr<InitiatorSession> s;
+  std::unique_ptr<ScriptedTarget> t;
+  ConnectionId cid = 0;
+
+  static SessionConfig config() {
+    SessionConfig c;
+    c.initiator_name = "iqn.2026-11.dev.uiscsi:test";
+    c.target_name = "iqn.2026-11.dev.uiscsi:target";
+    c.keepalive_interval = 0s;
+    return c;
+  }
+
+  void start(SessionConfig c = config(), std::map<std::string, std::string> answers = {},
+             std::uint32_t target_mrdsl = 8192) {
+    s = std::make_unique<InitiatorSession>(std::move(c), rng);
+    cid = s->open_connection(now);
+    t = std::make_unique<ScriptedTarget>(*s, cid, &now);
+    t->login(std::move(answers), target_mrdsl);
+    auto ev = s->poll_event();
+    ASSERT_TRUE(ev);
+    const auto* done = std::get_if<LoginDone>(&*ev);
+    ASSERT_NE(done, nullptr);
+    ASSERT_FALSE(done->error) << done->error.message() << " " << done->failure_detail;
+    ASSERT_TRUE(s->logged_in());
+  }
+
+  template <class T>
+  std::vector<T> events() {
+    std::vector<T> out;
+    while (auto e = s->poll_event())
+      if (auto* v = std::get_if<T>(&*e)) out.push_back(std::move(*v));
+    return out;
+  }
+
+  TaskDone one_done() {
+    auto d = events<TaskDone>();
+    EXPECT_EQ(d.size(), 1u);
+    return d.empty() ? TaskDone{} : d[0];
+  }
+
+  ScsiResponse good_response(Itt itt) {
+    ScsiResponse r;
+    r.itt = itt;
+    r.status = 0;
+    return r;
+  }
+};
+
+TEST_F(InitiatorTest, LoginNegotiatesAndKeepsLimitsPerDirection) {
+  SessionConfig c = config();
+  c.negotiation.max_recv_data_segment_length = 65536;
+  start(c, {}, 4096);
+  EXPECT_EQ(s->params().initiator_max_recv_data_segment_length, 65536u);
+  EXPECT_EQ(s->params().target_max_recv_data_segment_length, 4096u);
+  EXPECT_EQ(s->tsih(), 0x10);
+  EXPECT_EQ(s->isid() >> 46, 2u);  // random ISID type
+}
+
+TEST_F(InitiatorTest, ReadPlacesMultiPduDataAndStatusInFinalDataIn) {
+  start();
+  std::vector<std::byte> buf(4096);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  const TaskId id = s->submit(r, now);
+  const SentPdu cmd = t->drain_one();
+  const auto* sc = cmd.as<ScsiCommand>();
+  ASSERT_NE(sc, nullptr) << cmd.describe();
+  EXPECT_TRUE(sc->read);
+  EXPECT_FALSE(sc->write);
+  EXPECT_TRUE(sc->final);
+  EXPECT_EQ(sc->expected_data_transfer_length, 4096u);
+  EXPECT_EQ(sc->cmd_sn, SerialNumber(1));
+  EXPECT_EQ(sc->cdb[0], std::byte{0x28});
+  const auto data = pattern(4096);
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    DataIn d;
+    d.itt = sc->itt;
+    d.data_sn = i;
+    d.buffer_offset = i * 1024;
+    d.final = i == 3;
+    d.status_present = i == 3;
+    t->send(Header{d}, std::span(data).subspan(i * 1024, 1024));
+  }
+  const TaskDone done = one_done();
+  EXPECT_EQ(done.id, id);
+  ASSERT_FALSE(done.error) << done.error.message();
+  EXPECT_EQ(done.result.status, 0);
+  EXPECT_EQ(done.result.data_in_bytes, 4096u);
+  EXPECT_EQ(buf, data);
+}
+
+TEST_F(InitiatorTest, ReadWithUnderflowAndSeparateResponse) {
+  start();
+  std::vector<std::byte> buf(4096);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  s->submit(r, now);
+  const auto itt = t->drain_one().bhs.itt();
+  DataIn d;
+  d.itt = itt;
+  d.final = true;
+  t->send(Header{d}, pattern(512));
+  ScsiResponse rsp = good_response(itt);
+  rsp.underflow = true;
+  rsp.residual_count = 4096 - 512;
+  t->send(Header{rsp});
+  const TaskDone done = one_done();
+  ASSERT_FALSE(done.error) << done.error.message();
+  EXPECT_TRUE(done.result.underflow);
+  EXPECT_EQ(done.result.residual_count, 3584u);
+  EXPECT_EQ(done.result.data_in_bytes, 512u);
+}
+
+TEST_F(InitiatorTest, GoodStatusWithMissingDataIsAnError) {
+  start();
+  std::vector<std::byte> buf(4096);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  s->submit(r, now);
+  const auto itt = t->drain_one().bhs.itt();
+  DataIn d;
+  d.itt = itt;
+  t->send(Header{d}, pattern(1024));
+  t->send(Header{good_response(itt)});  // GOOD, no residual, but 3 KiB never came
+  EXPECT_EQ(one_done().error, protocol_errc::sequence_error);
+}
+
+TEST_F(InitiatorTest, CheckConditionCarriesSenseWithoutLengthPrefix) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0x00, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  const auto itt = t->drain_one().bhs.itt();
+  ScsiResponse rsp = good_response(itt);
+  rsp.status = 0x02;
+  std::vector<std::byte> seg = {std::byte{0}, std::byte{18}};
+  auto sense = pattern(18);
+  sense[0] = std::byte{0x70};
+  seg.insert(seg.end(), sense.begin(), sense.end());
+  t->send(Header{rsp}, seg);
+  const TaskDone done = one_done();
+  ASSERT_FALSE(done.error);
+  EXPECT_EQ(done.result.status, 0x02);
+  EXPECT_EQ(done.result.sense, sense);
+}
+
+TEST_F(InitiatorTest, DataInWithWrongDataSnFailsTheTaskAndAbortsIt) {
+  start();
+  std::vector<std::byte> buf(2048);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  s->submit(r, now);
+  const auto itt = t->drain_one().bhs.itt();
+  DataIn d;
+  d.itt = itt;
+  d.data_sn = 1;  // 0 expected
+  t->send(Header{d}, pattern(1024));
+  const TaskDone done = one_done();
+  EXPECT_EQ(done.error, protocol_errc::sequence_error);
+  EXPECT_TRUE(done.may_have_executed);
+  const SentPdu abort = t->drain_one();
+  const auto* tmf = abort.as<TaskMgmtRequest>();
+  ASSERT_NE(tmf, nullptr) << abort.describe();
+  EXPECT_EQ(tmf->function, TmfFunction::abort_task);
+  EXPECT_EQ(tmf->referenced_task_tag, itt);
+  EXPECT_EQ(tmf->ref_cmd_sn, SerialNumber(1));
+  // Later data for the aborted task is swallowed, never written to the released buffer.
+  std::fill(buf.begin(), buf.end(), std::byte{0});
+  d.data_sn = 2;
+  d.buffer_offset = 1024;
+  t->send(Header{d}, pattern(1024));
+  EXPECT_TRUE(std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; }));
+  TaskMgmtResponse tr;
+  tr.itt = tmf->itt;
+  t->send(Header{tr});
+  EXPECT_TRUE(events<TmfDone>().empty());  // our own abort is not reported
+  EXPECT_EQ(s->tasks_in_flight(), 0u);
+}
+
+// ---- writes: the four InitialR2T/ImmediateData combinations ----
+
+struct WriteCase {
+  const char* initial_r2t;
+  const char* immediate_data;
+  std::uint32_t length;
+  std::uint32_t expect_immediate;
+  std::uint32_t expect_unsolicited;
+};
+
+class WriteTest : public InitiatorTest, public ::testing::WithParamInterface<WriteCase> {};
+
+TEST_P(WriteTest, UnsolicitedThenSolicitedData) {
+  const WriteCase wc = GetParam();
+  SessionConfig c = config();
+  c.negotiation.initial_r2t = std::string(wc.initial_r2t) == "Yes";
+  c.negotiation.immediate_data = std::string(wc.immediate_data) == "Yes";
+  c.negotiation.first_burst_length = 8192;
+  start(c,
+        {{"InitialR2T", wc.initial_r2t},
+         {"ImmediateData", wc.immediate_data},
+         {"FirstBurstLength", "8192"},
+         {"MaxBurstLength", "16384"}},
+        2048);
+  const auto data = pattern(wc.length);
+  ScsiRequest r;
+  r.cdb = kWrite10;
+  r.data_out = data;
+  s->submit(r, now);
+  auto sent = t->drain();
+  ASSERT_FALSE(sent.empty());
+  const auto* sc = sent[0].as<ScsiCommand>();
+  ASSERT_NE(sc, nullptr);
+  EXPECT_TRUE(sc->write);
+  EXPECT_EQ(sc->expected_data_transfer_length, wc.length);
+  EXPECT_EQ(sent[0].data.size(), wc.expect_immediate);
+  EXPECT_EQ(sc->final, wc.expect_unsolicited == 0) << "F=0 only when unsolicited Data-Out follows";
+  std::vector<std::byte> got(wc.length);
+  std::memcpy(got.data(), sent[0].data.data(), sent[0].data.size());
+  std::uint32_t unsolicited = 0;
+  for (std::size_t i = 1; i < sent.size(); ++i) {
+    const auto* d = sent[i].as<DataOut>();
+    ASSERT_NE(d, nullptr) << sent[i].describe();
+    EXPECT_TRUE(d->ttt.is_reserved());
+    EXPECT_EQ(d->data_sn, i - 1);
+    EXPECT_EQ(d->buffer_offset, wc.expect_immediate + unsolicited);
+    EXPECT_LE(sent[i].data.size(), 2048u);
+    unsolicited += static_cast<std::uint32_t>(sent[i].data.size());
+    EXPECT_EQ(d->final, i + 1 == sent.size());
+    std::memcpy(got.data() + d->buffer_offset, sent[i].data.data(), sent[i].data.size());
+  }
+  EXPECT_EQ(unsolicited, wc.expect_unsolicited);
+  // The rest by R2T, two outstanding at once, answered from the buffer at their offsets.
+  std::uint32_t offset = wc.expect_immediate + wc.expect_unsolicited;
+  std::uint32_t r2t_sn = 0;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> r2ts;
+  while (offset < wc.length) {
+    const std::uint32_t len = std::min<std::uint32_t>(5000, wc.length - offset);
+    R2t r2t;
+    r2t.itt = sc->itt;
+    r2t.ttt = Ttt(0x100 + r2t_sn);
+    r2t.r2t_sn = r2t_sn++;
+    r2t.buffer_offset = offset;
+    r2t.desired_data_transfer_length = len;
+    t->send(Header{r2t});
+    r2ts.emplace_back(offset, len);
+    offset += len;
+  }
+  auto solicited = t->drain();
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < r2ts.size(); ++i) {
+    std::uint32_t covered = 0, data_sn = 0;
+    while (covered < r2ts[i].second) {
+      ASSERT_LT(k, solicited.size());
+      const auto* d = solicited[k].as<DataOut>();
+      ASSERT_NE(d, nullptr);
+      EXPECT_EQ(d->ttt, Ttt(0x100 + static_cast<std::uint32_t>(i)));
+      EXPECT_EQ(d->data_sn, data_sn++) << "DataSN restarts per R2T";
+      EXPECT_EQ(d->buffer_offset, r2ts[i].first + covered);
+      EXPECT_LE(solicited[k].data.size(), 2048u);
+      covered += static_cast<std::uint32_t>(solicited[k].data.size());
+      EXPECT_EQ(d->final, covered == r2ts[i].second);
+      std::memcpy(got.data() + d->buffer_offset, solicited[k].data.data(),
+                  solicited[k].data.size());
+      ++k;
+    }
+  }
+  EXPECT_EQ(k, solicited.size());
+  EXPECT_EQ(got, data);
+  t->send(Header{good_response(sc->itt)});
+  EXPECT_FALSE(one_done().error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Combinations, WriteTest,
+    ::testing::Values(WriteCase{"Yes", "No", 20000, 0, 0},      // R2T only
+                      WriteCase{"Yes", "Yes", 20000, 2048, 0},  // immediate, then R2T
+                      WriteCase{"No", "No", 20000, 0, 8192},    // unsolicited Data-Out only
+                      WriteCase{"No", "Yes", 20000, 2048, 6144},
+                      WriteCase{"No", "Yes", 1000, 1000, 0},     // smaller than one PDU
+                      WriteCase{"No", "No", 8192, 0, 8192},      // exactly the first burst
+                      WriteCase{"No", "Yes", 4096, 2048, 2048},  // multiple of the PDU size
+                      WriteCase{"Yes", "Yes", 2048, 2048, 0}));
+
+// ---- the command window ----
+
+TEST_F(InitiatorTest, ZeroWindowHoldsCommandsUntilANopInOpensIt) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  auto first = t->drain_one();
+  // The response closes the window: MaxCmdSN = ExpCmdSN - 1.
+  t->accept_commands(1);
+  t->set_window(0);
+  t->send(Header{good_response(first.bhs.itt())});
+  EXPECT_EQ(events<TaskDone>().size(), 1u);
+  s->submit(r, now);
+  s->submit(r, now);
+  EXPECT_TRUE(t->drain().empty());
+  EXPECT_EQ(s->tasks_waiting(), 2u);
+  // A NOP-In opens a window of one: exactly one command goes.
+  t->set_window(1);
+  NopIn nop;
+  nop.itt = Itt::reserved();
+  nop.ttt = Ttt::reserved();
+  t->send(Header{nop});
+  auto sent = t->drain();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].as<ScsiCommand>()->cmd_sn, SerialNumber(2));
+  t->accept_commands(1);
+  t->set_window(8);
+  t->send(Header{nop});
+  sent = t->drain();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].as<ScsiCommand>()->cmd_sn, SerialNumber(3));
+}
+
+TEST_F(InitiatorTest, ManyCommandsInFlightGetConsecutiveCmdSnsAndDistinctItts) {
+  start();
+  t->set_window(200);
+  NopIn nop;
+  nop.itt = Itt::reserved();
+  nop.ttt = Ttt::reserved();
+  t->send(Header{nop});
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  for (int i = 0; i < 128; ++i)
+    s->submit(r, now);
+  auto sent = t->drain();
+  ASSERT_EQ(sent.size(), 128u);
+  std::set<std::uint32_t> itts;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].as<ScsiCommand>()->cmd_sn, SerialNumber(1 + static_cast<std::uint32_t>(i)));
+    itts.insert(sent[i].bhs.itt().value);
+  }
+  EXPECT_EQ(itts.size(), 128u);
+  // Complete in reverse order.
+  for (auto it = sent.rbegin(); it != sent.rend(); ++it)
+    t->send(Header{good_response(it->bhs.itt())});
+  EXPECT_EQ(events<TaskDone>().size(), 128u);
+  EXPECT_EQ(s->tasks_in_flight(), 0u);
+}
+
+TEST_F(InitiatorTest, CancelBeforeSendingSpendsNoCmdSn) {
+  start();
+  t->set_window(0);
+  NopIn nop;
+  nop.itt = Itt::reserved();
+  nop.ttt = Ttt::reserved();
+  t->send(Header{nop});
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  const TaskId a = s->submit(r, now);
+  s->submit(r, now);
+  s->cancel(a, now);
+  auto done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].error, errc::cancelled);
+  EXPECT_FALSE(done[0].may_have_executed);
+  t->set_window(4);
+  t->send(Header{nop});
+  auto sent = t->drain();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].as<ScsiCommand>()->cmd_sn, SerialNumber(1)) << "no CmdSN skipped";
+}
+
+// ---- NOP ----
+
+TEST_F(InitiatorTest, TargetPingIsAnsweredWithEchoedTttLunAndData) {
+  start();
+  NopIn ping;
+  ping.itt = Itt::reserved();
+  ping.ttt = Ttt(0xabbaabba);
+  ping.lun = *Lun::from_number(2);
+  const auto payload = pattern(10);
+  t->send(Header{ping}, payload);
+  const SentPdu reply = t->drain_one();
+  const auto* nop = reply.as<NopOut>();
+  ASSERT_NE(nop, nullptr);
+  EXPECT_TRUE(nop->itt.is_reserved());
+  EXPECT_EQ(nop->ttt, Ttt(0xabbaabba));
+  EXPECT_EQ(nop->lun, ping.lun);
+  EXPECT_TRUE(nop->immediate);
+  EXPECT_EQ(reply.data, payload);
+}
+
+TEST_F(InitiatorTest, KeepalivePingsAnIdleLinkAndFailsWhenUnanswered) {
+  SessionConfig c = config();
+  c.keepalive_interval = 5s;
+  c.keepalive_timeout = 2s;
+  start(c);
+  EXPECT_EQ(s->next_deadline(), now + 5s);
+  now += 5s;
+  s->on_timer(now);
+  const SentPdu ping = t->drain_one();
+  const auto* nop = ping.as<NopOut>();
+  ASSERT_NE(nop, nullptr);
+  EXPECT_TRUE(nop->ttt.is_reserved());
+  EXPECT_FALSE(nop->itt.is_reserved());
+  EXPECT_TRUE(nop->immediate);
+  // Answered: no failure, next ping after another interval of silence.
+  NopIn pong;
+  pong.itt = nop->itt;
+  pong.ttt = Ttt::reserved();
+  t->send(Header{pong});
+  now += 2s;
+  s->on_timer(now);
+  EXPECT_TRUE(s->logged_in());
+  now += 5s;
+  s->on_timer(now);
+  ASSERT_NE(t->drain_one().as<NopOut>(), nullptr);
+  now += 2s;
+  s->on_timer(now);
+  EXPECT_FALSE(s->logged_in());
+  auto closed = events<ConnectionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].reason, errc::timed_out);
+}
+
+// ---- task management ----
+
+TEST_F(InitiatorTest, AbortTaskNamesTheCommandAndEndsIt) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  const TaskId cmd = s->submit(r, now);
+  const auto cmd_pdu = t->drain_one();
+  const TaskId tmf = s->submit_tmf(TmfFunction::abort_task, {}, cmd, now);
+  const SentPdu p = t->drain_one();
+  const auto* h = p.as<TaskMgmtRequest>();
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->function, TmfFunction::abort_task);
+  EXPECT_EQ(h->referenced_task_tag, cmd_pdu.bhs.itt());
+  EXPECT_EQ(h->ref_cmd_sn, SerialNumber(1));
+  EXPECT_EQ(h->cmd_sn, SerialNumber(2));  // immediate: the next CmdSN, not consumed
+  EXPECT_TRUE(h->immediate);
+  TaskMgmtResponse rsp;
+  rsp.itt = h->itt;
+  t->send(Header{rsp});
+  std::vector<TaskDone> done;
+  std::vector<TmfDone> tmf_done;
+  while (auto e = s->poll_event()) {
+    if (auto* d = std::get_if<TaskDone>(&*e)) done.push_back(*d);
+    if (auto* d = std::get_if<TmfDone>(&*e)) tmf_done.push_back(*d);
+  }
+  ASSERT_EQ(tmf_done.size(), 1u);
+  EXPECT_EQ(tmf_done[0].id, tmf);
+  EXPECT_EQ(tmf_done[0].response, TmfResponse::function_complete);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, cmd);
+  EXPECT_EQ(done[0].error, errc::task_aborted);
+}
+
+TEST_F(InitiatorTest, TmfFunctionCodesAreRight) {
+  start();
+  const std::pair<TmfFunction, int> cases[] = {
+      {TmfFunction::abort_task_set, 2},    {TmfFunction::clear_aca, 3},
+      {TmfFunction::clear_task_set, 4},    {TmfFunction::logical_unit_reset, 5},
+      {TmfFunction::target_warm_reset, 6}, {TmfFunction::target_cold_reset, 7}};
+  for (auto [f, code] : cases) {
+    s->submit_tmf(f, *Lun::from_number(1), std::nullopt, now);
+    const SentPdu p = t->drain_one();
+    EXPECT_EQ(std::to_integer<int>(p.bhs.bytes[1]), 0x80 | code);
+  }
+}
+
+TEST_F(InitiatorTest, LunResetEndsEveryTaskOnThatLun) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  r.lun = *Lun::from_number(1);
+  s->submit(r, now);
+  s->submit(r, now);
+  r.lun = *Lun::from_number(2);
+  const TaskId other = s->submit(r, now);
+  auto cmds = t->drain();
+  ASSERT_EQ(cmds.size(), 3u);
+  s->submit_tmf(TmfFunction::logical_unit_reset, *Lun::from_number(1), std::nullopt, now);
+  const auto tmf = t->drain_one();
+  TaskMgmtResponse rsp;
+  rsp.itt = tmf.bhs.itt();
+  t->send(Header{rsp});
+  auto done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 2u);
+  for (auto& d : done) {
+    EXPECT_EQ(d.error, errc::task_aborted);
+    EXPECT_NE(d.id, other);
+  }
+}
+
+// ---- Reject, text, logout, async ----
+
+TEST_F(InitiatorTest, RejectIsMatchedThroughTheRejectedHeader) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  const TaskId id = s->submit(r, now);
+  const SentPdu cmd = t->drain_one();
+  Reject rej;
+  rej.reason = RejectReason::invalid_pdu_field;
+  t->send(Header{rej}, cmd.bhs.bytes);
+  const TaskDone done = one_done();
+  EXPECT_EQ(done.id, id);
+  EXPECT_EQ(done.error, errc::rejected);
+  EXPECT_FALSE(done.may_have_executed);
+}
+
+TEST_F(InitiatorTest, SendTargetsAcrossSeveralTextResponses) {
+  start();
+  const TaskId id = s->submit_text({{"SendTargets", "All"}}, now);
+  SentPdu req = t->drain_one();
+  const auto* tr = req.as<TextRequest>();
+  ASSERT_NE(tr, nullptr);
+  EXPECT_TRUE(tr->final);
+  EXPECT_TRUE(tr->ttt.is_reserved());
+  EXPECT_EQ(core::as_chars(req.data), std::string_view("SendTargets=All\0", 16));
+  // First part ends mid-key (C=1, F=0), second part ends at a key boundary (F=0), then F=1.
+  const std::string all = std::string("TargetName=iqn.a\0TargetAddress=127.0.0.1:3260,1\0", 48) +
+                          std::string("TargetName=iqn.b\0", 17);
+  TextResponse rsp;
+  rsp.itt = tr->itt;
+  rsp.ttt = Ttt(0x77);
+  rsp.final = false;
+  rsp.cont = true;
+  t->send(Header{rsp}, core::as_bytes(std::string_view(all).substr(0, 20)));
+  req = t->drain_one();
+  EXPECT_EQ(req.as<TextRequest>()->ttt, Ttt(0x77));
+  EXPECT_TRUE(req.data.empty());
+  rsp.cont = false;
+  t->send(Header{rsp}, core::as_bytes(std::string_view(all).substr(20, 28)));
+  req = t->drain_one();
+  EXPECT_EQ(req.as<TextRequest>()->ttt, Ttt(0x77));
+  rsp.final = true;
+  t->send(Header{rsp}, core::as_bytes(std::string_view(all).substr(48)));
+  auto done = events<TextDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, id);
+  ASSERT_FALSE(done[0].error) << done[0].error.message();
+  ASSERT_EQ(done[0].keys.size(), 3u);
+  EXPECT_EQ(done[0].keys[2].value, "iqn.b");
+}
+
+TEST_F(InitiatorTest, LogoutWaitsForTasksInFlightThenClosesCleanly) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  const auto cmd = t->drain_one();
+  const TaskId lo = s->logout(now, now + 10s);
+  EXPECT_TRUE(t->drain().empty());
+  // New work is refused while logging out.
+  s->submit(r, now);
+  EXPECT_EQ(one_done().error, errc::session_closed);
+  t->send(Header{good_response(cmd.bhs.itt())});
+  EXPECT_FALSE(one_done().error);
+  const SentPdu p = t->drain_one();
+  const auto* h = p.as<LogoutRequest>();
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->reason, LogoutReason::close_session);
+  LogoutResponse rsp;
+  rsp.itt = h->itt;
+  rsp.time2wait = 2;
+  t->send(Header{rsp});
+  std::vector<LogoutDone> lds;
+  std::vector<ConnectionClosed> closed;
+  while (auto e = s->poll_event()) {
+    if (auto* d = std::get_if<LogoutDone>(&*e)) lds.push_back(*d);
+    if (auto* d = std::get_if<ConnectionClosed>(&*e)) closed.push_back(*d);
+  }
+  ASSERT_EQ(lds.size(), 1u);
+  EXPECT_EQ(lds[0].id, lo);
+  EXPECT_FALSE(lds[0].error);
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_FALSE(closed[0].reason);
+  EXPECT_TRUE(s->closed());
+}
+
+TEST_F(InitiatorTest, AsyncLogoutRequestLeadsToLogoutWithinParameter3) {
+  start();
+  AsyncMessage a;
+  a.async_event = AsyncEvent::logout_request;
+  a.parameter3 = 5;
+  t->send(Header{a});
+  const SentPdu p = t->drain_one();
+  const auto* h = p.as<LogoutRequest>();
+  ASSERT_NE(h, nullptr) << p.describe();
+  EXPECT_EQ(h->cid, cid);
+  EXPECT_TRUE(p.data.empty());
+  EXPECT_TRUE(p.ahs.empty());
+}
+
+TEST_F(InitiatorTest, MalformedPduFromTargetClosesTheConnectionWithAClearError) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  const TaskId id = s->submit(r, now);
+  t->drain();
+  Bhs junk;
+  junk.bytes[0] = std::byte{0x1e};  // no such opcode
+  t->send_raw(junk.bytes);
+  std::vector<TaskDone> done;
+  std::vector<ConnectionClosed> closed;
+  while (auto e = s->poll_event()) {
+    if (auto* d = std::get_if<TaskDone>(&*e)) done.push_back(*d);
+    if (auto* d = std::get_if<ConnectionClosed>(&*e)) closed.push_back(*d);
+  }
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].reason, protocol_errc::unknown_opcode);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, id);
+  EXPECT_EQ(done[0].error, errc::connection_closed);
+}
+
+TEST_F(InitiatorTest, TaskDeadlineAbortsAndReleasesTheCaller) {
+  start();
+  std::vector<std::byte> buf(512);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  r.deadline = now + 3s;
+  const TaskId id = s->submit(r, now);
+  t->drain();
+  EXPECT_EQ(s->next_deadline(), now + 3s);
+  now += 3s;
+  s->on_timer(now);
+  const TaskDone done = one_done();
+  EXPECT_EQ(done.id, id);
+  EXPECT_EQ(done.error, errc::timed_out);
+  ASSERT_NE(t->drain_one().as<TaskMgmtRequest>(), nullptr);
+}
+
+}  // namespace
+}  // namespace uiscsi::core
