@@ -1,0 +1,90 @@
+// Builders for the data a device returns (the target, the tape simulator and tests use them)
+// and for MODE SELECT parameter lists (the tape driver uses them). Each is the inverse of the
+// parser of the same name in data.hpp: parse(build(x)) == x for every field the format carries.
+//
+// Builders produce the full data; truncating it to the initiator's allocation length is the
+// caller's job. Builders whose input can exceed a length field return Result and fail with
+// uiscsi::errc::invalid_argument.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "uiscsi/lun.hpp"
+#include "uiscsi/result.hpp"
+#include "uiscsi/scsi/data.hpp"
+
+namespace uiscsi::scsi {
+
+// Standard INQUIRY data: 36 bytes, or 74 when version descriptors are given (at most 8).
+// ADDITIONAL LENGTH is computed; `additional_length` of the input is ignored. Vendor, product
+// and revision are blank-padded (or cut) to 8, 16 and 4 bytes.
+Result<std::vector<std::byte>> build_inquiry(const InquiryData& inq);
+
+// VPD pages (SPC-4 7.8, SBC-3). Byte 0 carries qualifier 0 and `type`.
+std::vector<std::byte> build_vpd_supported_pages(PeripheralDeviceType type,
+                                                 std::span<const std::uint8_t> pages);
+// errc::invalid_argument if the serial is longer than 255 bytes.
+Result<std::vector<std::byte>> build_vpd_unit_serial(PeripheralDeviceType type,
+                                                     std::string_view serial);
+// errc::invalid_argument if a designator is longer than 255 bytes or the page exceeds 65535.
+Result<std::vector<std::byte>> build_vpd_device_identification(
+    PeripheralDeviceType type, std::span<const Designator> designators);
+// Page length 3Ch (64 bytes in all).
+std::vector<std::byte> build_vpd_block_limits(PeripheralDeviceType type, const BlockLimitsVpd& v);
+std::vector<std::byte> build_vpd_block_characteristics(PeripheralDeviceType type,
+                                                       const BlockCharacteristicsVpd& v);
+// Page length 4 (8 bytes), no provisioning group descriptor (DP is written as given).
+std::vector<std::byte> build_vpd_logical_block_provisioning(PeripheralDeviceType type,
+                                                            const LogicalBlockProvisioningVpd& v);
+
+// A designator helper for targets: NAA IEEE Registered Extended (type 6h) from 16 bytes.
+Designator make_naa_designator(std::span<const std::byte, 16> naa,
+                               Association association = Association::logical_unit);
+
+// READ CAPACITY(10): last_lba above 0xFFFFFFFF is reported as 0xFFFFFFFF (SBC-3).
+std::array<std::byte, 8> build_read_capacity10(const CapacityData& c);
+std::array<std::byte, 32> build_read_capacity16(const CapacityData& c);
+
+// REPORT LUNS data: the 8-byte header and 8 bytes per LUN.
+std::vector<std::byte> build_report_luns(std::span<const Lun> luns);
+
+// Whether mode parameter data answers MODE SENSE or is sent with MODE SELECT. For select,
+// MODE DATA LENGTH is 0 and every page's PS bit is cleared (both reserved in MODE SELECT,
+// SPC-4 7.5); for sense, MODE DATA LENGTH is computed.
+enum class ModeDataUse : std::uint8_t { sense, select };
+
+// Mode parameter header + block descriptors + pages in the (6) / (10) form. BLOCK DESCRIPTOR
+// LENGTH is computed from the descriptors (the header's field is ignored). device_type chooses
+// the 8-byte descriptor layout as in parse_mode_sense6. errc::invalid_argument if the data is
+// too long for the form, a page is too long for its PAGE LENGTH field, a page code exceeds
+// 0x3F, or header.long_lba is set in the (6) form.
+Result<std::vector<std::byte>> build_mode_parameters6(const ModeParameters& m,
+                                                      PeripheralDeviceType device_type,
+                                                      ModeDataUse use);
+Result<std::vector<std::byte>> build_mode_parameters10(const ModeParameters& m,
+                                                       PeripheralDeviceType device_type,
+                                                       ModeDataUse use);
+
+// Mode pages from their typed forms (ps = false, page_0 format), for targets and simulators.
+ModePage build_data_compression_page(const DataCompressionPage& p);
+ModePage build_device_configuration_page(const DeviceConfigurationPage& p);
+
+// LOG SENSE data for one page. errc::invalid_argument if a parameter value exceeds 255 bytes
+// or the page exceeds 65535 bytes.
+Result<std::vector<std::byte>> build_log_page(const LogPage& page);
+
+// SSC-3 data for tape targets.
+std::array<std::byte, 6> build_read_block_limits(const BlockLimits& limits);
+// 20 bytes for the short forms, 32 for the long and extended forms. Values wider than the
+// form's fields are cut to the field width (the caller sets perr / *_unknown as SSC-3 asks).
+std::vector<std::byte> build_read_position(const TapePosition& pos, ReadPositionForm form);
+// 4-byte header and 52-byte descriptors (DLV set, DESCRIPTOR LENGTH 2Fh).
+Result<std::vector<std::byte>> build_report_density_support(
+    std::span<const DensityDescriptor> descriptors);
+
+}  // namespace uiscsi::scsi
