@@ -314,7 +314,11 @@ INSTANTIATE_TEST_SUITE_P(
                       WriteCase{"No", "Yes", 1000, 1000, 0},     // smaller than one PDU
                       WriteCase{"No", "No", 8192, 0, 8192},      // exactly the first burst
                       WriteCase{"No", "Yes", 4096, 2048, 2048},  // multiple of the PDU size
-                      WriteCase{"Yes", "Yes", 2048, 2048, 0}));
+                      WriteCase{"Yes", "Yes", 2048, 2048, 0}),
+    [](const ::testing::TestParamInfo<WriteCase>& p) {
+      return std::string("InitialR2T") + p.param.initial_r2t + "_ImmediateData" +
+             p.param.immediate_data + "_" + std::to_string(p.param.length) + "bytes";
+    });
 
 // ---- the command window ----
 

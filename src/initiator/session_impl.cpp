@@ -1,0 +1,482 @@
+#include "initiator/session_impl.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "initiator/access.hpp"
+#include "uiscsi/errors.hpp"
+
+namespace uiscsi::detail {
+
+namespace {
+
+std::vector<std::string> digest_offer(DigestPolicy p) {
+  switch (p) {
+    case DigestPolicy::none:
+      return {"None"};
+    case DigestPolicy::prefer:
+      return {"CRC32C", "None"};
+    case DigestPolicy::require:
+      return {"CRC32C"};
+  }
+  return {"None"};
+}
+
+}  // namespace
+
+core::SessionConfig make_core_config(const SessionOptions& o, std::string target,
+                                     core::SessionType type) {
+  core::SessionConfig c;
+  c.initiator_name = o.initiator_name.empty() ? default_initiator_name() : o.initiator_name;
+  c.initiator_alias = o.initiator_alias;
+  c.target_name = std::move(target);
+  c.session_type = type;
+  if (o.chap) {
+    core::ChapCredentials cred;
+    cred.username = o.chap->user;
+    cred.secret = o.chap->secret;
+    cred.mutual = !o.chap->target_user.empty();
+    cred.peer_username = o.chap->target_user;
+    cred.peer_secret = o.chap->target_secret;
+    c.chap = std::move(cred);
+    c.chap_preference.clear();
+    for (int a : o.chap->algorithms)
+      if (auto alg = core::chap_algorithm_from_number(static_cast<std::uint64_t>(a)))
+        c.chap_preference.push_back(*alg);
+    if (c.chap_preference.empty()) c.chap_preference = core::default_chap_preference();
+  }
+  auto& n = c.negotiation;
+  n.header_digest = digest_offer(o.header_digest);
+  n.data_digest = digest_offer(o.data_digest);
+  n.max_recv_data_segment_length = o.max_recv_data_segment_length;
+  n.max_burst_length = o.max_burst_length;
+  n.first_burst_length = std::min(o.first_burst_length, o.max_burst_length);
+  n.initial_r2t = o.initial_r2t;
+  n.immediate_data = o.immediate_data;
+  n.max_outstanding_r2t = o.max_outstanding_r2t;
+  n.error_recovery_level = o.error_recovery_level;
+  c.login_timeout = o.login_timeout;
+  c.keepalive_interval = o.keepalive_interval;
+  c.keepalive_timeout = o.keepalive_timeout;
+  c.trace_pdus = static_cast<bool>(o.hooks.on_pdu);
+  return c;
+}
+
+SessionImpl::SessionImpl(SessionOptions options, std::string target_name, core::SessionType type)
+    : options_(std::move(options)), target_name_(std::move(target_name)), type_(type) {}
+
+SessionImpl::~SessionImpl() {
+  shutdown(std::chrono::milliseconds(0));
+}
+
+void SessionImpl::log(LogLevel level, const std::string& message) const {
+  if (options_.hooks.logger) options_.hooks.logger->log(level, message);
+}
+
+void SessionImpl::set_state(SessionState s, std::error_code ec) {
+  if (options_.hooks.on_state) options_.hooks.on_state(s, ec);
+}
+
+Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
+  endpoint_ = endpoint;
+  set_state(SessionState::connecting);
+  auto sock = net::connect(endpoint, net::Clock::now() + options_.connect_timeout);
+  if (!sock) {
+    set_state(SessionState::failed, sock.error());
+    return sock.error();
+  }
+  socket_ = std::move(*sock);
+  net::set_buffer_sizes(socket_, 4 << 20);
+  engine_ = std::make_unique<core::InitiatorSession>(
+      make_core_config(options_, target_name_, type_), random_);
+  isid_ = engine_->isid();
+  auto added =
+      loop_.add(socket_.fd(), EPOLLIN | EPOLLRDHUP, [this](std::uint32_t ev) { on_socket(ev); });
+  if (!added) return added.error();
+  auto future = login_result_.get_future();
+  set_state(SessionState::logging_in);
+  loop_.post([this] {
+    cid_ = engine_->open_connection(now());
+    after_engine();
+  });
+  io_ = std::thread([this] { io_main(); });
+  // The engine enforces the login timeout; the extra second covers a stuck connect of TCP.
+  if (future.wait_for(options_.login_timeout + std::chrono::seconds(1)) !=
+      std::future_status::ready) {
+    shutdown(std::chrono::milliseconds(0));
+    return errc::timed_out;
+  }
+  const std::error_code ec = future.get();
+  if (ec) {
+    shutdown(std::chrono::milliseconds(0));
+    return ec;
+  }
+  return ok();
+}
+
+void SessionImpl::io_main() {
+  loop_.run([this] { return engine_->next_deadline(); },
+            [this](core::TimePoint t) {
+              engine_->on_timer(t);
+              after_engine();
+            });
+}
+
+void SessionImpl::shutdown(std::chrono::milliseconds logout_timeout) {
+  if (shutting_down_.exchange(true)) return;
+  if (io_.joinable()) {
+    if (logged_in_ && logout_timeout.count() > 0 && !loop_.in_loop_thread()) {
+      std::promise<void> done;
+      auto f = done.get_future();
+      loop_.post([&] {
+        engine_->logout(now(), now() + logout_timeout);
+        logout_done_[0] = [&](Result<void>) { done.set_value(); };
+        after_engine();
+      });
+      f.wait_for(logout_timeout + std::chrono::seconds(2));
+    }
+    {
+      std::lock_guard lock(post_mutex_);
+      stopped_ = true;
+      loop_.post([this] { close_socket(); });  // anything still pending ends now
+      loop_.stop();
+    }
+    if (io_.get_id() != std::this_thread::get_id())
+      io_.join();
+    else
+      io_.detach();
+  }
+  stopped_ = true;
+  // Callbacks of commands that never completed get an error, on this thread.
+  for (auto& [id, p] : pending_)
+    if (p.done) p.done(Unexpected(errc::session_closed));
+  pending_.clear();
+}
+
+void SessionImpl::close_socket() {
+  if (!socket_.valid()) return;
+  loop_.remove(socket_.fd());
+  if (engine_) {
+    engine_->connection_lost(cid_, errc::session_closed, now());
+    // Deliver the failures the engine produced.
+    while (auto e = engine_->poll_event())
+      dispatch(*e);
+  }
+  socket_.close();
+  logged_in_ = false;
+}
+
+void SessionImpl::on_socket(std::uint32_t events) {
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    for (int i = 0; i < 64 && socket_.valid(); ++i) {
+      auto buf = engine_->receive_buffer(cid_);
+      if (buf.empty()) break;
+      auto r = socket_.read(buf);
+      if (!r) {
+        if (r.error() == std::errc::resource_unavailable_try_again ||
+            r.error() == std::errc::operation_would_block)
+          break;
+        engine_->connection_lost(cid_, r.error(), now());
+        break;
+      }
+      if (*r == 0) {
+        engine_->connection_lost(cid_, errc::connection_closed, now());
+        break;
+      }
+      engine_->commit_received(cid_, *r, now());
+      if (*r < buf.size()) break;  // drained the socket for now
+    }
+  }
+  after_engine();
+}
+
+void SessionImpl::flush() {
+  while (socket_.valid() && engine_->wants_write(cid_)) {
+    std::array<std::span<const std::byte>, 64> iov;
+    const std::size_t n = engine_->gather(cid_, iov);
+    if (n == 0) break;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      total += iov[i].size();
+    auto w = socket_.writev(std::span(iov.data(), n));
+    if (!w) {
+      if (w.error() == std::errc::resource_unavailable_try_again ||
+          w.error() == std::errc::operation_would_block)
+        break;
+      engine_->connection_lost(cid_, w.error(), now());
+      return;
+    }
+    engine_->consume(cid_, *w);
+    if (*w < total) break;  // socket buffer full
+  }
+  if (!socket_.valid()) return;
+  const bool want = engine_->wants_write(cid_);
+  if (want != write_armed_) {
+    write_armed_ = want;
+    loop_.modify(socket_.fd(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+  }
+}
+
+void SessionImpl::after_engine() {
+  for (int round = 0; round < 4; ++round) {
+    flush();
+    bool any = false;
+    while (auto e = engine_->poll_event()) {
+      any = true;
+      dispatch(*e);
+    }
+    if (!any) break;
+  }
+  flush();
+}
+
+void SessionImpl::dispatch(core::Event& event) {
+  std::visit(
+      [&](auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, core::TaskDone>) {
+          auto m = engine_to_id_.find(e.id.value);
+          if (m == engine_to_id_.end()) return;
+          const std::uint64_t id = m->second;
+          engine_to_id_.erase(m);
+          id_to_engine_.erase(id);
+          auto it = pending_.find(id);
+          if (it == pending_.end()) return;
+          Pending p = std::move(it->second);
+          pending_.erase(it);
+          CommandMetrics metrics;
+          metrics.opcode = p.opcode;
+          metrics.lun = p.lun;
+          metrics.bytes_out = p.bytes_out;
+          metrics.error = e.error;
+          if (e.error) {
+            if (options_.hooks.on_command) options_.hooks.on_command(metrics);
+            if (p.done) p.done(Unexpected(e.error));
+            return;
+          }
+          Completion& c = p.completion;
+          SessionAccess::fill(c, e.result);
+          metrics.bytes_in = e.result.data_in_bytes;
+          metrics.latency = e.result.latency;
+          metrics.status = e.result.status;
+          if (options_.hooks.on_command) options_.hooks.on_command(metrics);
+          if (p.done) p.done(std::move(c));
+        } else if constexpr (std::is_same_v<T, core::TmfDone>) {
+          auto it = tmf_done_.find(e.id.value);
+          if (it == tmf_done_.end()) return;
+          auto fn = std::move(it->second);
+          tmf_done_.erase(it);
+          if (e.error) {
+            fn(Unexpected(e.error));
+          } else {
+            fn(e.response);
+          }
+        } else if constexpr (std::is_same_v<T, core::TextDone>) {
+          auto it = text_done_.find(e.id.value);
+          if (it == text_done_.end()) return;
+          auto fn = std::move(it->second);
+          text_done_.erase(it);
+          if (e.error) {
+            fn(Unexpected(e.error));
+          } else {
+            fn(std::move(e.keys));
+          }
+        } else if constexpr (std::is_same_v<T, core::LoginDone>) {
+          if (login_reported_) return;
+          login_reported_ = true;
+          if (e.error) {
+            redirect_address_ = e.redirect_address;
+            login_detail_ = e.failure_detail;
+            if (!e.failure_detail.empty())
+              log(LogLevel::warning, "login failed: " + e.failure_detail);
+            set_state(SessionState::failed, e.error);
+            login_result_.set_value(e.error);
+            return;
+          }
+          {
+            std::lock_guard lock(info_mutex_);
+            const auto& p = engine_->params();
+            negotiated_.header_digest = p.header_digest;
+            negotiated_.data_digest = p.data_digest;
+            negotiated_.max_connections = p.max_connections;
+            negotiated_.initial_r2t = p.initial_r2t;
+            negotiated_.immediate_data = p.immediate_data;
+            negotiated_.initiator_max_recv_data_segment_length =
+                p.initiator_max_recv_data_segment_length;
+            negotiated_.target_max_recv_data_segment_length = p.target_max_recv_data_segment_length;
+            negotiated_.max_burst_length = p.max_burst_length;
+            negotiated_.first_burst_length = p.first_burst_length;
+            negotiated_.default_time2wait = p.default_time2wait;
+            negotiated_.default_time2retain = p.default_time2retain;
+            negotiated_.max_outstanding_r2t = p.max_outstanding_r2t;
+            negotiated_.data_pdu_in_order = p.data_pdu_in_order;
+            negotiated_.data_sequence_in_order = p.data_sequence_in_order;
+            negotiated_.error_recovery_level = p.error_recovery_level;
+            target_alias_ = engine_->target_alias();
+            tsih_ = engine_->tsih();
+          }
+          logged_in_ = true;
+          set_state(SessionState::logged_in);
+          login_result_.set_value({});
+        } else if constexpr (std::is_same_v<T, core::ConnectionClosed>) {
+          logged_in_ = false;
+          if (socket_.valid()) {
+            loop_.remove(socket_.fd());
+            socket_.close();
+          }
+          if (e.reason) {
+            log(LogLevel::warning, "connection closed: " + e.reason.message());
+            set_state(SessionState::failed, e.reason);
+          } else {
+            set_state(SessionState::logged_out);
+          }
+          if (!login_reported_) {
+            login_reported_ = true;
+            login_result_.set_value(e.reason ? e.reason : make_error_code(errc::connection_closed));
+          }
+        } else if constexpr (std::is_same_v<T, core::AsyncEventReceived>) {
+          log(LogLevel::info,
+              "async event " + std::to_string(static_cast<int>(e.message.async_event)));
+          if (options_.hooks.on_async)
+            options_.hooks.on_async(static_cast<std::uint8_t>(e.message.async_event), e.sense);
+        } else if constexpr (std::is_same_v<T, core::LogoutDone>) {
+          auto fn = std::move(logout_done_[0]);
+          logout_done_.erase(0);
+          if (fn) {
+            if (e.error) {
+              fn(Unexpected(e.error));
+            } else {
+              fn(ok());
+            }
+          }
+        } else if constexpr (std::is_same_v<T, core::PduTrace>) {
+          if (options_.hooks.on_pdu)
+            options_.hooks.on_pdu(e.outbound ? PduDirection::outbound : PduDirection::inbound,
+                                  e.bytes);
+        }
+      },
+      event);
+}
+
+std::uint64_t SessionImpl::submit(Lun lun, Command command, Done done) {
+  const std::uint64_t id = next_id_++;
+  std::unique_lock lock(post_mutex_);
+  if (stopped_) {
+    lock.unlock();
+    if (done) done(Unexpected(errc::session_closed));
+    return id;
+  }
+  loop_.post([this, id, lun, command = std::move(command), done = std::move(done)]() mutable {
+    Pending p;
+    p.done = std::move(done);
+    p.opcode = command.spec().cdb.opcode();
+    p.lun = lun;
+    core::ScsiRequest r;
+    r.lun = lun;
+    r.cdb = core::CdbBytes::from(command.spec().cdb.bytes());
+    r.attr = static_cast<core::TaskAttribute>(command.task_attribute());
+    SessionAccess::prepare(command, p.completion, p.owned_write, r);
+    p.bytes_out = static_cast<std::uint32_t>(r.data_out.size());
+    const auto timeout = command.timeout_value()
+                             ? *command.timeout_value()
+                             : std::chrono::nanoseconds(options_.command_timeout);
+    if (timeout.count() > 0)
+      r.deadline = now() + std::chrono::duration_cast<core::Duration>(timeout);
+    pending_.emplace(id, std::move(p));
+    const core::TaskId tid = engine_->submit(r, now());
+    engine_to_id_[tid.value] = id;
+    id_to_engine_[id] = tid;
+    after_engine();
+  });
+  return id;
+}
+
+void SessionImpl::cancel(std::uint64_t id) {
+  std::lock_guard lock(post_mutex_);
+  if (stopped_) return;
+  loop_.post([this, id] {
+    auto it = id_to_engine_.find(id);
+    if (it == id_to_engine_.end()) return;
+    engine_->cancel(it->second, now());
+    after_engine();
+  });
+}
+
+void SessionImpl::tmf(core::TmfFunction f, Lun lun, std::optional<std::uint64_t> task,
+                      std::function<void(Result<core::TmfResponse>)> done) {
+  std::unique_lock lock(post_mutex_);
+  if (stopped_) {
+    lock.unlock();
+    done(Unexpected(errc::session_closed));
+    return;
+  }
+  loop_.post([this, f, lun, task, done = std::move(done)]() mutable {
+    std::optional<core::TaskId> ref;
+    if (task) {
+      auto it = id_to_engine_.find(*task);
+      if (it == id_to_engine_.end()) {
+        done(core::TmfResponse::task_does_not_exist);
+        return;
+      }
+      ref = it->second;
+    }
+    const core::TaskId tid = engine_->submit_tmf(f, lun, ref, now());
+    tmf_done_[tid.value] = std::move(done);
+    after_engine();
+  });
+}
+
+void SessionImpl::text(core::KeyValueList keys,
+                       std::function<void(Result<core::KeyValueList>)> done) {
+  std::unique_lock lock(post_mutex_);
+  if (stopped_) {
+    lock.unlock();
+    done(Unexpected(errc::session_closed));
+    return;
+  }
+  loop_.post([this, keys = std::move(keys), done = std::move(done)]() mutable {
+    const core::TaskId tid = engine_->submit_text(std::move(keys), now());
+    text_done_[tid.value] = std::move(done);
+    after_engine();
+  });
+}
+
+void SessionImpl::logout(std::chrono::milliseconds timeout,
+                         std::function<void(Result<void>)> done) {
+  std::unique_lock lock(post_mutex_);
+  if (stopped_) {
+    lock.unlock();
+    done(Unexpected(errc::session_closed));
+    return;
+  }
+  loop_.post([this, timeout, done = std::move(done)]() mutable {
+    if (!logged_in_) {
+      done(Unexpected(errc::not_logged_in));
+      return;
+    }
+    logout_done_[0] = std::move(done);
+    engine_->logout(now(), now() + std::chrono::duration_cast<core::Duration>(timeout));
+    after_engine();
+  });
+}
+
+std::string SessionImpl::portal() const {
+  return endpoint_.to_string();
+}
+
+NegotiatedParameters SessionImpl::negotiated() const {
+  std::lock_guard lock(info_mutex_);
+  return negotiated_;
+}
+
+std::string SessionImpl::target_alias() const {
+  std::lock_guard lock(info_mutex_);
+  return target_alias_;
+}
+
+std::uint16_t SessionImpl::tsih() const {
+  std::lock_guard lock(info_mutex_);
+  return tsih_;
+}
+
+}  // namespace uiscsi::detail

@@ -1,0 +1,108 @@
+// SessionImpl: drives one core::InitiatorSession over one TCP connection on its own I/O thread.
+// Internal header; the public face is include/uiscsi/session.hpp.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/initiator_session.hpp"
+#include "net/event_loop.hpp"
+#include "net/socket.hpp"
+#include "uiscsi/session.hpp"
+
+namespace uiscsi::detail {
+
+core::SessionConfig make_core_config(const SessionOptions& o, std::string target,
+                                     core::SessionType type);
+
+class SessionImpl {
+ public:
+  SessionImpl(SessionOptions options, std::string target_name, core::SessionType type);
+  ~SessionImpl();
+
+  // Connects to `endpoint`, starts the I/O thread and logs in. On a redirect, returns the login
+  // redirect error and sets redirect_address().
+  Result<void> start(const net::Endpoint& endpoint);
+  // Logs out (bounded) and stops the I/O thread. Idempotent.
+  void shutdown(std::chrono::milliseconds logout_timeout);
+
+  using Done = std::function<void(Result<Completion>)>;
+  std::uint64_t submit(Lun lun, Command command, Done done);
+  void cancel(std::uint64_t id);
+  // Task management; `done` runs on the I/O thread.
+  void tmf(core::TmfFunction f, Lun lun, std::optional<std::uint64_t> task,
+           std::function<void(Result<core::TmfResponse>)> done);
+  void text(core::KeyValueList keys, std::function<void(Result<core::KeyValueList>)> done);
+  void logout(std::chrono::milliseconds timeout, std::function<void(Result<void>)> done);
+
+  [[nodiscard]] bool in_io_thread() const { return loop_.in_loop_thread(); }
+  [[nodiscard]] bool logged_in() const { return logged_in_; }
+  [[nodiscard]] const std::string& redirect_address() const { return redirect_address_; }
+  [[nodiscard]] const std::string& target_name() const { return target_name_; }
+  [[nodiscard]] std::string portal() const;
+  [[nodiscard]] NegotiatedParameters negotiated() const;
+  [[nodiscard]] std::string target_alias() const;
+  [[nodiscard]] std::uint64_t isid() const { return isid_; }
+  [[nodiscard]] std::uint16_t tsih() const;
+
+ private:
+  struct Pending {
+    Done done;
+    Completion completion;  // carries the read buffer until the command ends
+    std::vector<std::byte> owned_write;
+    std::uint8_t opcode = 0;
+    Lun lun;
+    std::uint32_t bytes_out = 0;
+  };
+
+  void io_main();
+  void on_socket(std::uint32_t events);
+  void after_engine();
+  void flush();
+  void dispatch(core::Event& e);
+  void close_socket();
+  void set_state(SessionState s, std::error_code ec = {});
+  void log(LogLevel level, const std::string& message) const;
+  core::TimePoint now() const { return core::Clock::now(); }
+
+  SessionOptions options_;
+  std::string target_name_;
+  core::SessionType type_;
+  core::OpenSslRandom random_;
+  std::unique_ptr<core::InitiatorSession> engine_;  // I/O thread only, after start()
+  net::EventLoop loop_;
+  net::Socket socket_;
+  net::Endpoint endpoint_;
+  core::ConnectionId cid_ = 0;
+  std::thread io_;
+  bool write_armed_ = false;
+  std::atomic<bool> logged_in_{false};
+  std::atomic<bool> stopped_{false};  // no more work is accepted
+  std::atomic<bool> shutting_down_{false};
+  std::mutex post_mutex_;  // orders posts against shutdown
+  std::uint64_t isid_ = 0;
+
+  std::promise<std::error_code> login_result_;
+  bool login_reported_ = false;
+  std::string redirect_address_;
+  std::string login_detail_;
+
+  mutable std::mutex info_mutex_;
+  NegotiatedParameters negotiated_;
+  std::string target_alias_;
+  std::uint16_t tsih_ = 0;
+
+  // I/O thread only.
+  std::atomic<std::uint64_t> next_id_{1};
+  std::unordered_map<std::uint64_t, Pending> pending_;             // by public id
+  std::unordered_map<std::uint64_t, std::uint64_t> engine_to_id_;  // engine TaskId -> public id
+  std::unordered_map<std::uint64_t, core::TaskId> id_to_engine_;
+  std::unordered_map<std::uint64_t, std::function<void(Result<core::TmfResponse>)>> tmf_done_;
+  std::unordered_map<std::uint64_t, std::function<void(Result<core::KeyValueList>)>> text_done_;
+  std::unordered_map<std::uint64_t, std::function<void(Result<void>)>> logout_done_;
+};
+
+}  // namespace uiscsi::detail
