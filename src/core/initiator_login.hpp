@@ -27,9 +27,6 @@
 
 namespace uiscsi::core {
 
-// RFC 7143 section 6.3 / 13.12: login PDUs carry at most 8192 bytes of text.
-inline constexpr std::uint32_t kLoginMaxDataSegmentLength = 8192;
-
 struct LoginConfig {
   std::string initiator_name;
   std::string initiator_alias;  // sent when not empty

@@ -28,6 +28,8 @@ inline constexpr std::size_t kBhsSize = 48;
 inline constexpr std::size_t kMaxAhsBytes = 255 * 4;
 // DataSegmentLength is 24 bits; MaxRecvDataSegmentLength tops out at 2^24 - 1 (section 13.12).
 inline constexpr std::uint32_t kMaxDataSegmentLength = (1u << 24) - 1;
+// RFC 7143 sections 6.3 and 13.12: login PDUs carry at most 8192 bytes of text.
+inline constexpr std::uint32_t kLoginMaxDataSegmentLength = 8192;
 
 // RFC 7143 section 11.2.1.2.
 enum class Opcode : std::uint8_t {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <variant>
 #include <vector>
@@ -33,6 +34,9 @@ struct OutPdu {
   WireHeader head;
   std::span<const std::byte> data;
   std::vector<std::byte> owned;  // backing store when the PDU owns its data
+  // Keeps a shared buffer that `data` points into alive until the PDU has been written (a
+  // target's read data, shared by the Data-In PDUs of one command).
+  std::shared_ptr<const void> keep_alive;
   WireTrailer tail;
 
   [[nodiscard]] std::size_t size() const { return head.size + data.size() + tail.size; }

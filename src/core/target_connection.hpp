@@ -1,0 +1,174 @@
+// TargetConnection: the sans-I/O target engine for one TCP connection (RFC 7143), from login
+// to logout. It is the peer of InitiatorSession and uses the same codec, negotiator and CHAP.
+//
+// Inputs: feed()/commit_received() for bytes, complete() when the LU layer has run a command,
+// tmf_done() when it has carried out a task management function, on_timer(now).
+// Outputs: gather()/consume() for bytes, poll_event() for ExecuteCommand / TaskManagement /
+// SessionUp / TargetConnectionClosed, next_deadline().
+//
+// Full feature phase:
+//   - CmdSN ordering within the window [ExpCmdSN, MaxCmdSN]; commands outside it and
+//     duplicates are dropped silently (section 4.2.2.1); immediate commands bypass it;
+//   - writes: immediate and unsolicited data checked against FirstBurstLength, then R2Ts in
+//     MaxBurstLength chunks with up to MaxOutstandingR2T outstanding; Data-Out DataSN, offset,
+//     TTT and F bit are checked (a bad one ends the task with CHECK CONDITION ABORTED COMMAND,
+//     an unknown TTT or ITT gets a Reject);
+//   - reads: Data-In split at the initiator's MaxRecvDataSegmentLength and MaxBurstLength
+//     sequences, status in the final Data-In when it is GOOD without sense;
+//   - NOP ping both ways, task management, SendTargets and Text renegotiation, logout, Reject
+//     for PDUs we cannot take, and the faults of TargetConfig::faults.
+// One connection per session here (MaxConnections is offered as configured, but each
+// connection keeps its own command window).
+//
+// Time is passed in; no I/O, no threads. Not thread-safe: the I/O layer posts LU completions
+// back to the connection's thread.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/framer.hpp"
+#include "core/target_login.hpp"
+#include "core/target_types.hpp"
+#include "core/tx_queue.hpp"
+
+namespace uiscsi::core {
+
+struct TargetStats {
+  std::uint64_t pdus_in = 0, pdus_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint64_t commands = 0, data_in_bytes = 0, data_out_bytes = 0;
+  std::uint64_t rejects_sent = 0, digest_errors = 0, aborted_tasks = 0;
+};
+
+class TargetConnection {
+ public:
+  TargetConnection(const TargetConfig& config, TargetDirectory& directory, RandomSource& random,
+                   TimePoint now);
+  ~TargetConnection();
+  TargetConnection(const TargetConnection&) = delete;
+  TargetConnection& operator=(const TargetConnection&) = delete;
+
+  void feed(std::span<const std::byte> bytes, TimePoint now);
+  std::span<std::byte> receive_buffer();
+  void commit_received(std::size_t n, TimePoint now);
+  void connection_lost(std::error_code reason, TimePoint now);
+  std::size_t gather(std::span<std::span<const std::byte>> out);
+  void consume(std::size_t n);
+  [[nodiscard]] bool wants_write() const;
+
+  // The LU layer finished ExecuteCommand `task`.
+  void complete(std::uint32_t task, CommandOutcome outcome, TimePoint now);
+  // The LU layer carried out TaskManagement `request`.
+  void tmf_done(std::uint32_t request, TimePoint now);
+
+  void on_timer(TimePoint now);
+  [[nodiscard]] std::optional<TimePoint> next_deadline() const;
+  std::optional<TargetEvent> poll_event();
+
+  // True once the connection should be closed and everything queued has been written.
+  [[nodiscard]] bool finished() const;
+  [[nodiscard]] bool logged_in() const;
+  [[nodiscard]] const TargetLoginOutcome* session() const;
+  [[nodiscard]] const TargetStats& stats() const { return stats_; }
+  // Tasks the engine holds (receiving data, executing or sending their answer).
+  [[nodiscard]] std::size_t tasks() const;
+
+  struct Task;
+
+ private:
+  class Expander;
+  class Placement;
+  friend class Expander;
+  friend class Placement;
+
+  void install_data_path();
+  void process_input(TimePoint now);
+  void handle_pdu(const InboundPdu& pdu, TimePoint now);
+  void handle_login(const InboundPdu& pdu, TimePoint now);
+  void handle_command(const ScsiCommand& h, const InboundPdu& pdu, TimePoint now);
+  Task* admit_command(std::unique_ptr<Task> t, TimePoint now);
+  void handle_data_out(const DataOut& h, const InboundPdu& pdu, TimePoint now);
+  void handle_nop_out(const NopOut& h, const InboundPdu& pdu, TimePoint now);
+  void handle_tmf(const TaskMgmtRequest& h, TimePoint now);
+  void handle_text(const TextRequest& h, const InboundPdu& pdu);
+  void handle_logout(const LogoutRequest& h);
+  void handle_snack(const SnackRequest& h);
+  bool check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool immediate);
+  void note_exp_stat_sn(SerialNumber exp_stat_sn);
+
+  void issue_r2ts(Task& t);
+  void maybe_execute(Task& t);
+  void end_task_with_sense(Task& t, std::uint8_t sense_key, std::uint8_t asc, std::uint8_t ascq);
+  void send_response(Task& t);
+  void send_reject(const Bhs& rejected, RejectReason reason);
+  void send_async(AsyncEvent event, std::uint16_t p1, std::uint16_t p2, std::uint16_t p3);
+  void push(OutPdu pdu, bool urgent = false);
+  OutPdu make_pdu(Header h, std::span<const std::byte> data);
+  OutPdu make_owned(Header h, std::vector<std::byte> data);
+  void fill_sns(Header& h, bool advances_stat_sn);
+  void abort_task(Task& t);
+  void close(std::error_code reason);
+  Task* find_task(Itt itt);
+  void free_task(Itt itt);
+  [[nodiscard]] SerialNumber max_cmd_sn() const;
+  [[nodiscard]] DigestConfig digests() const { return digests_; }
+
+  const TargetConfig& config_;
+  TargetDirectory& directory_;
+  RandomSource& random_;
+  Framer framer_;
+  TxQueue tx_;
+  std::unique_ptr<Expander> expander_;
+  std::unique_ptr<Placement> placement_;
+  std::optional<TargetLogin> login_;
+  std::optional<TargetLoginOutcome> session_;
+  TimePoint login_deadline_{};
+  TimePoint last_received_{};
+  std::optional<Ttt> ping_ttt_;
+  TimePoint ping_deadline_{};
+
+  NegotiatedParams params_;
+  DigestConfig digests_;
+  std::uint32_t send_limit_ = kLoginMaxDataSegmentLength;  // the initiator's MRDSL
+  SerialNumber exp_cmd_sn_{0};
+  SerialNumber stat_sn_{1};
+  SerialNumber exp_stat_sn_{0};  // what the initiator has acknowledged
+
+  std::unordered_map<std::uint32_t, std::unique_ptr<Task>> tasks_;  // by ITT
+  std::unordered_map<std::uint32_t, std::uint32_t> handles_;        // engine handle -> ITT
+  std::map<std::uint32_t, std::unique_ptr<Task>> early_;            // CmdSN ahead of ExpCmdSN
+  std::unordered_set<std::uint32_t> aborted_before_arrival_;        // RefCmdSNs (section 11.5.1)
+  std::uint32_t next_handle_ = 1;
+  std::uint32_t next_ttt_ = 1;
+
+  struct PendingTmf {
+    Itt itt;
+    TmfFunction function;
+  };
+  std::unordered_map<std::uint32_t, PendingTmf> pending_tmfs_;
+  struct PendingText {
+    Itt itt;
+    std::vector<std::vector<std::byte>> parts;  // our answer, one part per PDU
+    Ttt ttt;
+    TextAccumulator request{64 * 1024};
+  };
+  std::optional<PendingText> text_;
+
+  bool closing_ = false;  // close once tx_ is empty
+  bool closed_ = false;
+  std::error_code close_reason_;
+  std::deque<TargetEvent> events_;
+  TargetStats stats_;
+  std::uint64_t pdus_received_ = 0;
+  std::uint64_t pdus_sent_ = 0;
+  std::uint64_t bytes_received_ = 0;
+  std::uint64_t commands_seen_ = 0;
+  TimePoint now_{};
+};
+
+}  // namespace uiscsi::core
