@@ -121,6 +121,10 @@ std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcep
       return "INQUIRY";
     case opcode::kModeSelect6:
       return "MODE SELECT(6)";
+    case opcode::kReserve6:
+      return "RESERVE(6)";
+    case opcode::kRelease6:
+      return "RELEASE(6)";
     case opcode::kErase6:
       return tape ? "ERASE(6)" : "UNKNOWN";
     case opcode::kModeSense6:
@@ -137,6 +141,8 @@ std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcep
       return "WRITE(10)";
     case 0x2b:
       return tape ? "LOCATE(10)" : changer ? "POSITION TO ELEMENT" : "SEEK(10)";
+    case opcode::kWriteAndVerify10:
+      return "WRITE AND VERIFY(10)";
     case opcode::kVerify10:
       return "VERIFY(10)";
     case 0x34:
@@ -155,6 +161,10 @@ std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcep
       return "LOG SENSE";
     case opcode::kModeSelect10:
       return "MODE SELECT(10)";
+    case opcode::kReserve10:
+      return "RESERVE(10)";
+    case opcode::kRelease10:
+      return "RELEASE(10)";
     case opcode::kModeSense10:
       return "MODE SENSE(10)";
     case opcode::kPersistentReserveIn:
@@ -167,8 +177,12 @@ std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcep
       return "COMPARE AND WRITE";
     case opcode::kWrite16:
       return "WRITE(16)";
+    case opcode::kWriteAndVerify16:
+      return "WRITE AND VERIFY(16)";
     case opcode::kVerify16:
       return "VERIFY(16)";
+    case opcode::kPreFetch16:
+      return "PRE-FETCH(16)";
     case 0x91:
       return tape ? "SPACE(16)" : "SYNCHRONIZE CACHE(16)";
     case 0x92:
@@ -181,6 +195,14 @@ std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcep
       return "REPORT LUNS";
     case opcode::kMaintenanceIn:
       return "MAINTENANCE IN";
+    case opcode::kRead12:
+      return "READ(12)";
+    case opcode::kWrite12:
+      return "WRITE(12)";
+    case opcode::kWriteAndVerify12:
+      return "WRITE AND VERIFY(12)";
+    case opcode::kVerify12:
+      return "VERIFY(12)";
     case opcode::kMoveMedium:
       return changer ? "MOVE MEDIUM" : "UNKNOWN";
     case opcode::kReadElementStatus:

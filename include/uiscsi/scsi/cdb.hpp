@@ -277,6 +277,57 @@ struct StartStopOptions {
 // its modifier does not fit 4 bits.
 Result<CommandSpec> start_stop_unit(const StartStopOptions& options = {});
 
+// READ(6) / WRITE(6) for direct-access devices (SBC-3), opcodes 08h / 0Ah: a 21-bit LBA and
+// 1 to 256 blocks (256 is sent as TRANSFER LENGTH 0). errc::invalid_argument when block_size is
+// 0, lba > 0x1FFFFF, blocks is 0 or above 256, or the byte count overflows 32 bits. (The tape
+// forms are read6_tape / write6_tape.)
+Result<CommandSpec> read6(std::uint32_t lba, std::uint32_t blocks, std::uint32_t block_size);
+Result<CommandSpec> write6(std::uint32_t lba, std::uint32_t blocks, std::uint32_t block_size);
+
+// READ(12) / WRITE(12) (SBC-3), opcodes A8h / AAh. Limits as READ(10) except blocks (32 bits).
+Result<CommandSpec> read12(std::uint64_t lba, std::uint32_t blocks, std::uint32_t block_size,
+                           const ReadWriteOptions& options = {});
+Result<CommandSpec> write12(std::uint64_t lba, std::uint32_t blocks, std::uint32_t block_size,
+                            const ReadWriteOptions& options = {});
+// VERIFY(12) (SBC-3), opcode AFh.
+Result<CommandSpec> verify12(std::uint64_t lba, std::uint32_t blocks, std::uint32_t block_size,
+                             const VerifyOptions& options = {});
+
+struct WriteAndVerifyOptions {
+  bool bytchk = false;  // byte 1 bit 1: compare the written data instead of a medium check
+  bool dpo = false;
+  std::uint8_t group_number = 0;
+  std::uint8_t protect = 0;  // WRPROTECT
+};
+// WRITE AND VERIFY(10) / (12) / (16) (SBC-3), opcodes 2Eh / AEh / 8Eh. Data-Out is
+// blocks * block_size. Limits as for WRITE of the same size.
+Result<CommandSpec> write_and_verify10(std::uint64_t lba, std::uint32_t blocks,
+                                       std::uint32_t block_size,
+                                       const WriteAndVerifyOptions& options = {});
+Result<CommandSpec> write_and_verify12(std::uint64_t lba, std::uint32_t blocks,
+                                       std::uint32_t block_size,
+                                       const WriteAndVerifyOptions& options = {});
+Result<CommandSpec> write_and_verify16(std::uint64_t lba, std::uint32_t blocks,
+                                       std::uint32_t block_size,
+                                       const WriteAndVerifyOptions& options = {});
+
+// PRE-FETCH(10) / (16) (SBC-3), opcodes 34h / 90h: no data. errc::invalid_argument (10 only)
+// when lba > 0xFFFFFFFF or blocks > 0xFFFF, or group_number > 31.
+Result<CommandSpec> prefetch10(std::uint64_t lba, std::uint32_t blocks, bool immed = false,
+                               std::uint8_t group_number = 0);
+Result<CommandSpec> prefetch16(std::uint64_t lba, std::uint32_t blocks, bool immed = false,
+                               std::uint8_t group_number = 0);
+
+// GET LBA STATUS (SBC-3), SERVICE ACTION IN(16) 9Eh / SA 12h, from `lba` on.
+CommandSpec get_lba_status(std::uint64_t lba, std::uint32_t allocation_length = 4096);
+
+// RESERVE(6) / RELEASE(6) / RESERVE(10) / RELEASE(10) (SPC-2 logical unit reservations, opcodes
+// 16h / 17h / 56h / 57h; obsolete in SPC-4 but still used). No third-party form.
+CommandSpec reserve6();
+CommandSpec release6();
+CommandSpec reserve10();
+CommandSpec release10();
+
 // ---------------------------------------------------------------------------------------------
 // SSC-3 stream commands (tape)
 // ---------------------------------------------------------------------------------------------

@@ -132,6 +132,11 @@ inline constexpr std::uint8_t kPersistentReserveIn = 0x5e;
 inline constexpr std::uint8_t kPersistentReserveOut = 0x5f;
 inline constexpr std::uint8_t kReportLuns = 0xa0;
 inline constexpr std::uint8_t kMaintenanceIn = 0xa3;  // REPORT SUPPORTED OPERATION CODES (SA 0Ch)
+// SPC-2 reservations (obsolete in SPC-4, still sent by clusters and libiscsi's test suite)
+inline constexpr std::uint8_t kReserve6 = 0x16;
+inline constexpr std::uint8_t kRelease6 = 0x17;
+inline constexpr std::uint8_t kReserve10 = 0x56;
+inline constexpr std::uint8_t kRelease10 = 0x57;
 // SBC-3 (direct access)
 inline constexpr std::uint8_t kStartStopUnit = 0x1b;
 inline constexpr std::uint8_t kReadCapacity10 = 0x25;
@@ -148,6 +153,14 @@ inline constexpr std::uint8_t kVerify16 = 0x8f;
 inline constexpr std::uint8_t kSynchronizeCache16 = 0x91;
 inline constexpr std::uint8_t kWriteSame16 = 0x93;
 inline constexpr std::uint8_t kServiceActionIn16 = 0x9e;  // READ CAPACITY(16) is SA 10h
+inline constexpr std::uint8_t kWriteAndVerify10 = 0x2e;
+inline constexpr std::uint8_t kPreFetch10 = 0x34;  // READ POSITION on tapes
+inline constexpr std::uint8_t kWriteAndVerify16 = 0x8e;
+inline constexpr std::uint8_t kPreFetch16 = 0x90;
+inline constexpr std::uint8_t kRead12 = 0xa8;
+inline constexpr std::uint8_t kWrite12 = 0xaa;
+inline constexpr std::uint8_t kWriteAndVerify12 = 0xae;
+inline constexpr std::uint8_t kVerify12 = 0xaf;
 // SSC-3 (sequential access)
 inline constexpr std::uint8_t kRewind = 0x01;
 inline constexpr std::uint8_t kReadBlockLimits = 0x05;
@@ -172,6 +185,7 @@ inline constexpr std::uint8_t kReadElementStatus = 0xb8;
 // Service actions used with the opcodes above.
 namespace service_action {
 inline constexpr std::uint8_t kReadCapacity16 = 0x10;                 // SERVICE ACTION IN(16)
+inline constexpr std::uint8_t kGetLbaStatus = 0x12;                   // SERVICE ACTION IN(16)
 inline constexpr std::uint8_t kReportSupportedOperationCodes = 0x0c;  // MAINTENANCE IN
 }  // namespace service_action
 

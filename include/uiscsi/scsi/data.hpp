@@ -396,6 +396,73 @@ struct PrReservation {
 // follows.
 Result<PrReservation> parse_pr_read_reservation(std::span<const std::byte> data);
 
+// REPORT CAPABILITIES data (SPC-4 6.13.4), 8 bytes.
+struct PrCapabilities {
+  bool rlr_c = false;               // byte 2 bit 7: replace lost reservation capable
+  bool crh = false;                 // byte 2 bit 4: compatible reservation handling
+  bool sip_c = false;               // byte 2 bit 3: SPEC_I_PT capable
+  bool atp_c = false;               // byte 2 bit 2: ALL_TG_PT capable
+  bool ptpl_c = false;              // byte 2 bit 0: persist through power loss capable
+  bool tmv = false;                 // byte 3 bit 7: the type mask is valid
+  std::uint8_t allow_commands = 0;  // byte 3 bits 6-4
+  bool ptpl_a = false;              // byte 3 bit 0: persist through power loss activated
+  std::uint16_t type_mask = 0;      // bytes 4-5 big-endian; see pr_type_mask
+  bool operator==(const PrCapabilities&) const = default;
+};
+// Bits of PrCapabilities::type_mask (byte 4 in the high half, byte 5 in the low half).
+namespace pr_type_mask {
+inline constexpr std::uint16_t kWriteExclusiveAllRegistrants = 0x8000;
+inline constexpr std::uint16_t kExclusiveAccessRegistrantsOnly = 0x4000;
+inline constexpr std::uint16_t kWriteExclusiveRegistrantsOnly = 0x2000;
+inline constexpr std::uint16_t kExclusiveAccess = 0x0800;
+inline constexpr std::uint16_t kWriteExclusive = 0x0200;
+inline constexpr std::uint16_t kExclusiveAccessAllRegistrants = 0x0001;
+}  // namespace pr_type_mask
+// Needs all 8 bytes; malformed_data if LENGTH is below 8.
+Result<PrCapabilities> parse_pr_report_capabilities(std::span<const std::byte> data);
+
+// One descriptor of READ FULL STATUS data (SPC-4 6.13.5): a registration and, for the holder,
+// the reservation.
+struct PrFullStatusDescriptor {
+  std::uint64_t key = 0;
+  bool all_tg_pt = false;           // byte 12 bit 1
+  bool reservation_holder = false;  // byte 12 bit 0 (R_HOLDER)
+  std::uint8_t scope = 0;           // byte 13 bits 7-4, meaningful with R_HOLDER
+  PrType type = PrType::none;       // byte 13 bits 3-0, meaningful with R_HOLDER
+  std::uint16_t relative_target_port = 0;
+  std::vector<std::byte> transport_id{};  // the TransportID (see make_iscsi_transport_id)
+  bool operator==(const PrFullStatusDescriptor&) const = default;
+};
+struct PrFullStatus {
+  std::uint32_t generation = 0;
+  std::uint32_t additional_length = 0;                // as announced
+  std::vector<PrFullStatusDescriptor> descriptors{};  // the complete descriptors present
+};
+// Needs the 8-byte header; a descriptor cut short by the allocation length is dropped, one
+// overrunning ADDITIONAL LENGTH is malformed_data.
+Result<PrFullStatus> parse_pr_read_full_status(std::span<const std::byte> data);
+
+// An iSCSI TransportID (SPC-4 7.6.4.6): FORMAT CODE 00b with the iSCSI name alone, or 01b with
+// "name,i,0x<12 hex digits of the ISID>" when isid is given; NUL-terminated and padded to a
+// multiple of 4 bytes. The name is cut at 223 bytes.
+std::vector<std::byte> make_iscsi_transport_id(std::string_view iscsi_name,
+                                               std::optional<std::uint64_t> isid = std::nullopt);
+
+// PROVISIONING STATUS of GET LBA STATUS descriptors (SBC-3 5.7).
+enum class ProvisioningStatus : std::uint8_t { mapped = 0, deallocated = 1, anchored = 2 };
+struct LbaStatusDescriptor {
+  std::uint64_t lba = 0;
+  std::uint32_t blocks = 0;
+  ProvisioningStatus status = ProvisioningStatus::mapped;
+  bool operator==(const LbaStatusDescriptor&) const = default;
+};
+struct LbaStatus {
+  std::uint32_t parameter_data_length = 0;  // as announced (bytes after byte 3)
+  std::vector<LbaStatusDescriptor> descriptors{};
+};
+// GET LBA STATUS data: needs the 8-byte header; complete 16-byte descriptors are kept.
+Result<LbaStatus> parse_get_lba_status(std::span<const std::byte> data);
+
 struct CommandTimeouts {
   std::uint32_t nominal = 0;      // seconds
   std::uint32_t recommended = 0;  // seconds
@@ -415,6 +482,23 @@ struct SupportedOpcodes {
 };
 // The all-commands form (REPORTING OPTIONS 000b) of REPORT SUPPORTED OPERATION CODES.
 Result<SupportedOpcodes> parse_supported_opcodes(std::span<const std::byte> data);
+
+// SUPPORT field values of the one-command form (SPC-4 6.35.3).
+namespace opcode_support {
+inline constexpr std::uint8_t kNoData = 0x0;        // the device does not say
+inline constexpr std::uint8_t kNotSupported = 0x1;  // command not supported
+inline constexpr std::uint8_t kStandard = 0x3;      // supported as in a SCSI standard
+inline constexpr std::uint8_t kVendor = 0x5;        // supported in a vendor-specific way
+}  // namespace opcode_support
+// The one-command forms (REPORTING OPTIONS 001b-011b) of REPORT SUPPORTED OPERATION CODES.
+struct SupportedOpcodeOne {
+  std::uint8_t support = 0;                   // byte 1 bits 2-0 (opcode_support)
+  std::vector<std::uint8_t> cdb_usage{};      // CDB USAGE DATA, CDB SIZE bytes
+  std::optional<CommandTimeouts> timeouts{};  // when CTDP is set
+  bool operator==(const SupportedOpcodeOne&) const = default;
+};
+// Needs the 4-byte header; truncated_data when the usage data or timeouts descriptor is cut.
+Result<SupportedOpcodeOne> parse_supported_opcode_one(std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
 // LOG SENSE (SPC-4 7.3) and TapeAlert (SSC-3)

@@ -74,6 +74,26 @@ Result<std::vector<std::byte>> build_mode_parameters10(const ModeParameters& m,
 ModePage build_data_compression_page(const DataCompressionPage& p);
 ModePage build_device_configuration_page(const DeviceConfigurationPage& p);
 
+// PERSISTENT RESERVE IN data (SPC-4 6.13). READ KEYS: 8-byte header and the keys.
+std::vector<std::byte> build_pr_read_keys(std::uint32_t generation,
+                                          std::span<const std::uint64_t> keys);
+// READ RESERVATION: 8 bytes, or 24 when r.reserved.
+std::vector<std::byte> build_pr_read_reservation(const PrReservation& r);
+std::array<std::byte, 8> build_pr_report_capabilities(const PrCapabilities& c);
+// READ FULL STATUS. errc::invalid_argument if a TransportID is shorter than 24 bytes or not a
+// multiple of 4 (SPC-4 7.6.4.1), or the data exceeds 2^32 bytes.
+Result<std::vector<std::byte>> build_pr_read_full_status(
+    std::uint32_t generation, std::span<const PrFullStatusDescriptor> descriptors);
+
+// GET LBA STATUS data (SBC-3 5.7): 8-byte header and 16 bytes per descriptor.
+std::vector<std::byte> build_get_lba_status(std::span<const LbaStatusDescriptor> descriptors);
+
+// REPORT SUPPORTED OPERATION CODES, all-commands form: each command descriptor carries a
+// timeouts descriptor (CTDP) when its `timeouts` is set.
+std::vector<std::byte> build_supported_opcodes(std::span<const SupportedOpcode> commands);
+// One-command form; CTDP is set when `timeouts` is.
+std::vector<std::byte> build_supported_opcode_one(const SupportedOpcodeOne& one);
+
 // LOG SENSE data for one page. errc::invalid_argument if a parameter value exceeds 255 bytes
 // or the page exceeds 65535 bytes.
 Result<std::vector<std::byte>> build_log_page(const LogPage& page);
