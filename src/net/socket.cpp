@@ -56,7 +56,7 @@ bool parse_port(std::string_view s, std::uint16_t& port) {
   if (s.empty()) return false;
   unsigned v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return false;
+  if (ec != std::errc{} || p != s.data() + s.size() || v > 65535) return false;
   port = static_cast<std::uint16_t>(v);
   return true;
 }

@@ -27,7 +27,8 @@ struct Endpoint {
   bool operator==(const Endpoint&) const = default;
 };
 
-// Parses "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 literal ("::1").
+// Parses "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 literal ("::1"). Port 0 is
+// accepted (a listener then picks a free port).
 // Errors: errc::invalid_argument.
 Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port = kIscsiPort);
 

@@ -19,6 +19,10 @@ std::atomic<bool> g_interrupted{false};
 const char* g_tool = "uiscsi";
 }  // namespace
 
+void set_tool_name(const char* name) {
+  g_tool = name;
+}
+
 int exit_code_for(std::error_code ec) {
   if (!ec) return kExitOk;
   const auto& cat = ec.category();
@@ -181,7 +185,8 @@ Result<void> ConnectionFlags::resolve(std::string_view url_text, IscsiUrl& url,
   }
   options.connect_timeout = std::chrono::seconds(timeout_s);
   options.login_timeout = std::chrono::seconds(timeout_s);
-  if (verbose) options.hooks.logger = make_stderr_logger(LogLevel::debug);
+  // Warnings carry the detail behind a failed login (which key, which stage); -v shows more.
+  options.hooks.logger = make_stderr_logger(verbose ? LogLevel::debug : LogLevel::warning);
   return ok();
 }
 

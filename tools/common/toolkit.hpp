@@ -32,6 +32,9 @@ enum ExitCode : int {
   kExitInterrupted = 130,  // SIGINT
 };
 
+// The name printed before error lines (set by ConnectionFlags::add_to too).
+void set_tool_name(const char* name);
+
 // Maps any error from the library to an exit code.
 int exit_code_for(std::error_code ec);
 

@@ -1,0 +1,16 @@
+// Builds the LogicalUnit a LunConfig describes (RAM, file or null disk; tape and changer when
+// those exist). Errors: file errors from opening or sizing a backing file, errc::unsupported
+// for a kind this build cannot serve, errc::invalid_argument for bad sizes.
+#pragma once
+
+#include <memory>
+
+#include "target/config.hpp"
+#include "target/logical_unit.hpp"
+
+namespace uiscsi::target {
+
+Result<std::shared_ptr<LogicalUnit>> make_logical_unit(const TargetEntry& target,
+                                                       const LunConfig& lun);
+
+}  // namespace uiscsi::target
