@@ -77,6 +77,10 @@ class InitiatorLogin {
   // Human-readable detail of a failure (never contains secrets).
   [[nodiscard]] const std::string& failure_detail() const { return failure_detail_; }
   [[nodiscard]] LoginStage current_stage() const { return csg_; }
+  // The CHAP algorithm the target picked, once it has.
+  [[nodiscard]] std::optional<ChapAlgorithm> chap_algorithm() const {
+    return chap_ ? chap_->algorithm() : std::nullopt;
+  }
 
  private:
   enum class SecurityStep { offer_auth_method, offer_chap_algorithms, await_mutual_proof, done };

@@ -203,7 +203,7 @@ ConnectionId InitiatorSession::open_connection(TimePoint now) {
   Connection& ref = *c;
   connections_.push_back(std::move(c));
   if (ref.login->done()) {  // configuration error caught at once
-    emit(LoginDone{ref.cid, ref.login->error(), {}, false, ref.login->failure_detail()});
+    emit(LoginDone{ref.cid, ref.login->error(), {}, false, ref.login->failure_detail(), {}});
     finish_connection(ref, ref.login->error());
     return ref.cid;
   }
@@ -268,7 +268,7 @@ void InitiatorSession::connection_lost(ConnectionId cid, std::error_code reason,
   if (c == nullptr || c->state == Connection::State::closed) return;
   if (!reason) reason = errc::connection_closed;
   if (c->state == Connection::State::login) {
-    emit(LoginDone{c->cid, reason, {}, false, "connection lost during login"});
+    emit(LoginDone{c->cid, reason, {}, false, "connection lost during login", {}});
     finish_connection(*c, reason);
     return;
   }
@@ -301,7 +301,7 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
   }
   if (!login.done()) return;
   if (login.state() != InitiatorLogin::State::succeeded) {
-    LoginDone done{c.cid, login.error(), {}, false, login.failure_detail()};
+    LoginDone done{c.cid, login.error(), {}, false, login.failure_detail(), login.chap_algorithm()};
     if (login.state() == InitiatorLogin::State::redirected) {
       done.error = make_login_error(1, login.redirect_permanent() ? 2 : 1);
       done.redirect_address = login.redirect_address();
@@ -330,7 +330,7 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
   c.login.reset();
   exp_cmd_sn_ = o.exp_cmd_sn;
   max_cmd_sn_ = o.max_cmd_sn;
-  emit(LoginDone{c.cid, {}, {}, false, {}});
+  emit(LoginDone{c.cid, {}, {}, false, {}, {}});
   pump_window(now);
 }
 
@@ -534,7 +534,7 @@ void InitiatorSession::on_timer(TimePoint now) {
   for (auto& cp : connections_) {
     Connection& c = *cp;
     if (c.state == Connection::State::login && now >= c.login_deadline) {
-      emit(LoginDone{c.cid, errc::timed_out, {}, false, "login timed out"});
+      emit(LoginDone{c.cid, errc::timed_out, {}, false, "login timed out", {}});
       finish_connection(c, errc::timed_out);
       continue;
     }

@@ -99,6 +99,7 @@ struct LoginDone {
   std::string redirect_address;  // status class 1
   bool redirect_permanent = false;
   std::string failure_detail;
+  std::optional<ChapAlgorithm> chap_algorithm;  // what the target chose, when CHAP ran
 };
 
 // The I/O layer must close this connection's socket.

@@ -749,6 +749,10 @@ Result<Header> decode_header(const Bhs& bhs, const DecodeOptions& options) {
       if ((std::to_integer<std::uint8_t>(bhs.bytes[i]) & layout.reserved[i]) != 0)
         return protocol_errc::reserved_field_nonzero;
   }
+  // Async Message and Reject carry ITT 0xffffffff (sections 11.9 and 11.17).
+  if ((op == Opcode::async_message || op == Opcode::reject) && !bhs.itt().is_reserved() &&
+      options.reserved == ReservedPolicy::reject)
+    return protocol_errc::invalid_field;
   if (op == Opcode::login_request || op == Opcode::login_response) {
     // Stage code 2 is reserved (section 11.12.3); NSG counts only when T is set.
     const std::uint8_t flags = r.u8(1);

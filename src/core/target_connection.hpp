@@ -39,6 +39,16 @@
 
 namespace uiscsi::core {
 
+// A Text exchange in progress on a target connection: the initiator's request being collected,
+// or our long answer being sent part by part (RFC 7143 section 11.10.2).
+struct TargetPendingText {
+  TargetPendingText() = default;
+  Itt itt;
+  std::vector<std::vector<std::byte>> parts;  // our answer, one part per PDU
+  Ttt ttt;
+  TextAccumulator request{64 * 1024};
+};
+
 struct TargetStats {
   std::uint64_t pdus_in = 0, pdus_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t commands = 0, data_in_bytes = 0, data_out_bytes = 0;
@@ -151,13 +161,7 @@ class TargetConnection {
     TmfFunction function;
   };
   std::unordered_map<std::uint32_t, PendingTmf> pending_tmfs_;
-  struct PendingText {
-    Itt itt;
-    std::vector<std::vector<std::byte>> parts;  // our answer, one part per PDU
-    Ttt ttt;
-    TextAccumulator request{64 * 1024};
-  };
-  std::optional<PendingText> text_;
+  std::optional<TargetPendingText> text_;
 
   bool closing_ = false;  // close once tx_ is empty
   bool closed_ = false;

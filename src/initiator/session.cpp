@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/text.hpp"
@@ -54,14 +55,33 @@ void apply_url(const IscsiUrl& url, SessionOptions& o) {
 }
 
 // Connects, following login redirects up to options.max_redirects hops.
+//
+// One compatibility retry: tgtd reads CHAP_A=7 as SHA-1 where the IANA registry RFC 7143 uses
+// (PPP authentication algorithms) says SHA-256, so it picks 7 from our list and then fails the
+// exchange with a non-authentication error. When a target picked 7 and the login failed with
+// anything but "authentication failure", we log in once more without offering 7.
 Result<std::shared_ptr<detail::SessionImpl>> connect_session(net::Endpoint ep,
-                                                             const SessionOptions& options,
+                                                             SessionOptions options,
                                                              const std::string& target,
                                                              core::SessionType type) {
+  bool retried_chap = false;
   for (int hop = 0;; ++hop) {
     auto impl = std::make_shared<detail::SessionImpl>(options, target, type);
     auto r = impl->start(ep);
     if (r) return impl;
+    const bool picked_sha256 = impl->login_chap_algorithm() == core::ChapAlgorithm::sha256;
+    if (!retried_chap && options.chap && picked_sha256 && r.error() != make_login_error(2, 1) &&
+        r.error() != errc::authentication_failed) {
+      auto& algs = options.chap->algorithms;
+      algs.erase(std::remove(algs.begin(), algs.end(), 7), algs.end());
+      if (!algs.empty()) {
+        retried_chap = true;
+        if (options.hooks.logger)
+          options.hooks.logger->log(
+              LogLevel::warning, "target failed CHAP with SHA-256 (CHAP_A=7); retrying without it");
+        continue;
+      }
+    }
     if (login_status_class(r.error()) != 1 || impl->redirect_address().empty()) return r.error();
     if (hop >= options.max_redirects) return r.error();
     auto next = parse_target_address(impl->redirect_address());

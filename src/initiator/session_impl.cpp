@@ -284,6 +284,7 @@ void SessionImpl::dispatch(core::Event& event) {
         } else if constexpr (std::is_same_v<T, core::LoginDone>) {
           if (login_reported_) return;
           login_reported_ = true;
+          login_chap_ = e.chap_algorithm;
           if (e.error) {
             redirect_address_ = e.redirect_address;
             login_detail_ = e.failure_detail;

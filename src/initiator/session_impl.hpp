@@ -41,6 +41,10 @@ class SessionImpl {
   [[nodiscard]] bool in_io_thread() const { return loop_.in_loop_thread(); }
   [[nodiscard]] bool logged_in() const { return logged_in_; }
   [[nodiscard]] const std::string& redirect_address() const { return redirect_address_; }
+  [[nodiscard]] std::optional<core::ChapAlgorithm> login_chap_algorithm() const {
+    return login_chap_;
+  }
+  [[nodiscard]] const std::string& login_detail() const { return login_detail_; }
   [[nodiscard]] const std::string& target_name() const { return target_name_; }
   [[nodiscard]] std::string portal() const;
   [[nodiscard]] NegotiatedParameters negotiated() const;
@@ -89,6 +93,7 @@ class SessionImpl {
   bool login_reported_ = false;
   std::string redirect_address_;
   std::string login_detail_;
+  std::optional<core::ChapAlgorithm> login_chap_;
 
   mutable std::mutex info_mutex_;
   NegotiatedParameters negotiated_;

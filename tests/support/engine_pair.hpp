@@ -150,7 +150,9 @@ class EnginePair {
   // Moves bytes both ways and runs LU commands until nothing changes.
   void pump(int max_rounds = 100000) {
     for (int round = 0; round < max_rounds; ++round) {
-      bool moved = move(true) | move(false);
+      const bool sent = move(true);
+      const bool received = move(false);
+      bool moved = sent || received;
       while (auto e = target->poll_event()) {
         moved = true;
         if (auto* x = std::get_if<core::ExecuteCommand>(&*e)) {

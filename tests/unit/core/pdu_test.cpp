@@ -154,6 +154,15 @@ TEST(Pdu, LengthsThatMustBeZero) {
   EXPECT_TRUE(decode_header(b));
 }
 
+TEST(Pdu, AsyncAndRejectCarryTheReservedItt) {
+  for (Bhs b : {encode(Reject{}), encode(AsyncMessage{})}) {
+    ASSERT_TRUE(decode_header(b));
+    b.bytes[17] = std::byte{0xa0};  // ITT no longer 0xffffffff
+    EXPECT_EQ(decode_header(b).error(), protocol_errc::invalid_field);
+    EXPECT_TRUE(decode_header(b, {ReservedPolicy::ignore}));
+  }
+}
+
 TEST(Pdu, FixedBitsAndStages) {
   Bhs b = encode(NopOut{});
   b.bytes[1] = std::byte{0};  // F must be 1

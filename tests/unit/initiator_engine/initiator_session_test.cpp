@@ -250,7 +250,7 @@ TEST_P(WriteTest, UnsolicitedThenSolicitedData) {
   EXPECT_EQ(sent[0].data.size(), wc.expect_immediate);
   EXPECT_EQ(sc->final, wc.expect_unsolicited == 0) << "F=0 only when unsolicited Data-Out follows";
   std::vector<std::byte> got(wc.length);
-  std::memcpy(got.data(), sent[0].data.data(), sent[0].data.size());
+  if (!sent[0].data.empty()) std::memcpy(got.data(), sent[0].data.data(), sent[0].data.size());
   std::uint32_t unsolicited = 0;
   for (std::size_t i = 1; i < sent.size(); ++i) {
     const auto* d = sent[i].as<DataOut>();
