@@ -32,6 +32,11 @@ LunInfo probe_lun(Session& s, Lun lun) {
     info.error = "INQUIRY data: " + data.error().message();
     return info;
   }
+  if (data->peripheral_qualifier == 3) {  // SPC-4 6.6.2: no logical unit here
+    info.present = false;
+    info.error = "no such LUN";
+    return info;
+  }
   info.device_type = static_cast<std::uint8_t>(data->device_type);
   info.type_name = std::string(scsi::device_type_name(data->device_type));
   info.vendor = data->vendor;

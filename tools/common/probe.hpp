@@ -16,7 +16,8 @@ struct LunInfo {
   std::string vendor, product, revision;
   std::optional<std::uint64_t> blocks;
   std::uint32_t block_size = 0;
-  std::string error;  // why part of the information is missing
+  bool present = true;  // false: the target has no such LUN (peripheral qualifier 011b)
+  std::string error;    // why part of the information is missing
 };
 
 // Runs `command` and, on CHECK CONDITION with UNIT ATTENTION, runs it again (up to 3 times):

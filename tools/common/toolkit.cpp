@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 
 #include "uiscsi/errors.hpp"
 
@@ -17,6 +18,35 @@ namespace uiscsi::tools {
 namespace {
 std::atomic<bool> g_interrupted{false};
 const char* g_tool = "uiscsi";
+
+// Keeps the detail of the last failed login (which key or stage) so that the one error line a
+// tool prints can carry it; with -v everything also goes to stderr.
+class DetailLogger final : public Logger {
+ public:
+  explicit DetailLogger(bool verbose) : verbose_(verbose) {}
+  void log(LogLevel level, std::string_view message) override {
+    if (verbose_) {
+      static constexpr const char* kNames[] = {"debug", "info", "warning", "error"};
+      std::fprintf(stderr, "%s: %s: %.*s\n", g_tool, kNames[static_cast<int>(level)],
+                   static_cast<int>(message.size()), message.data());
+    }
+    constexpr std::string_view kLogin = "login failed: ";
+    if (message.substr(0, kLogin.size()) == kLogin) {
+      std::lock_guard lock(mutex_);
+      detail_ = std::string(message.substr(kLogin.size()));
+    }
+  }
+  std::string detail() {
+    std::lock_guard lock(mutex_);
+    return detail_;
+  }
+
+ private:
+  bool verbose_;
+  std::mutex mutex_;
+  std::string detail_;
+};
+std::shared_ptr<DetailLogger> g_detail;
 }  // namespace
 
 void set_tool_name(const char* name) {
@@ -71,9 +101,31 @@ int fail(std::string_view what, std::error_code ec) {
   std::string msg = ec.message();
   if (ec.category() == std::system_category() && ec == std::errc::host_unreachable)
     msg = "host not found or unreachable";
+  msg += login_detail_suffix();
   std::fprintf(stderr, "%s: %.*s: %s\n", g_tool, static_cast<int>(what.size()), what.data(),
                msg.c_str());
   return exit_code_for(ec);
+}
+
+int parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error(e.what());
+  }
+  return -1;
+}
+
+std::string login_detail_suffix() {
+  std::string detail = g_detail ? g_detail->detail() : std::string();
+  if (detail.empty() || detail == "target refused the login") return {};
+  return " (" + detail + ")";
 }
 
 int usage_error(std::string_view message) {
@@ -185,8 +237,9 @@ Result<void> ConnectionFlags::resolve(std::string_view url_text, IscsiUrl& url,
   }
   options.connect_timeout = std::chrono::seconds(timeout_s);
   options.login_timeout = std::chrono::seconds(timeout_s);
-  // Warnings carry the detail behind a failed login (which key, which stage); -v shows more.
-  options.hooks.logger = make_stderr_logger(verbose ? LogLevel::debug : LogLevel::warning);
+  // The detail behind a failed login goes into the error line; -v shows every event.
+  g_detail = std::make_shared<DetailLogger>(verbose);
+  options.hooks.logger = g_detail;
   return ok();
 }
 

@@ -41,6 +41,12 @@ int exit_code_for(std::error_code ec);
 // Prints "<tool>: <what>: <message>" to stderr and returns the exit code for `ec`.
 int fail(std::string_view what, std::error_code ec);
 int usage_error(std::string_view message);
+// Parses the command line; on --help/--version prints and returns kExitOk, on a mistake prints
+// one line and returns kExitUsage; returns -1 when the tool should go on.
+int parse_command_line(CLI::App& app, int argc, char** argv);
+
+// " (detail)" for the last failed login, or empty.
+std::string login_detail_suffix();
 
 // Connection flags: a URL, or --portal/--target/--lun; CHAP from --chap-user plus the
 // environment (ISCSI_CHAP_USER, ISCSI_CHAP_PASSWORD, ISCSI_CHAP_TARGET_USER,

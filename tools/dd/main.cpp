@@ -80,6 +80,10 @@ int open_lun(const std::string& text, const ConnectionFlags& flags, Endpoint& ep
   ep.session.emplace(std::move(*s));
   ep.lun = *lun;
   const LunInfo info = probe_lun(*ep.session, ep.lun);
+  if (!info.present) {
+    std::fprintf(stderr, "uiscsi-dd: %s: no such LUN\n", ep.name.c_str());
+    return kExitNotFound;
+  }
   if (!info.error.empty() && info.type_name.empty()) {
     std::fprintf(stderr, "uiscsi-dd: %s: %s\n", ep.name.c_str(), info.error.c_str());
     return kExitNotFound;
@@ -191,12 +195,8 @@ int main(int argc, char** argv) {
       "  uiscsi-dd if=disk.img of=iscsi://127.0.0.1/iqn.x:disk/0 bs=1M conv=fsync\n"
       "Exit codes: 0 ok, 1 I/O failure, 2 usage, 3 cannot connect, 4 authentication failed,\n"
       "  5 no such target or LUN, 6 protocol error, 7 SCSI error, 130 interrupted.");
-  scrub_argv(argc, argv);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (int rc = tools::parse_command_line(app, argc, argv); rc >= 0) return rc;
+  scrub_argv(argc, argv);  // the options hold copies now; hide any URL password from ps
 
   Operands op;
   for (const auto& o : operands) {

@@ -109,12 +109,8 @@ int main(int argc, char** argv) {
       "  ISCSI_CHAP_USER=u ISCSI_CHAP_PASSWORD=... uiscsi-ls --json iscsi://host/iqn.x:disk\n"
       "Exit codes: 0 ok, 1 failure, 2 usage, 3 cannot connect, 4 authentication failed,\n"
       "  5 no such target, 6 protocol error.");
-  scrub_argv(argc, argv);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (int rc = tools::parse_command_line(app, argc, argv); rc >= 0) return rc;
+  scrub_argv(argc, argv);  // the options hold copies now; hide any URL password from ps
 
   IscsiUrl url;
   SessionOptions options;
@@ -149,7 +145,7 @@ int main(int argc, char** argv) {
       }
       auto s = Session::dial(target_url, options);
       if (!s) {
-        t.error = "login: " + s.error().message();
+        t.error = "login: " + s.error().message() + login_detail_suffix();
         t.exit = exit_code_for(s.error());
         if (exit == kExitOk) exit = t.exit;
         continue;

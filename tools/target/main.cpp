@@ -127,11 +127,7 @@ int main(int argc, char** argv) {
       "  ISCSI_TARGET_CHAP_SECRET=... uiscsi-target --ram 1G --chap alice\n"
       "  uiscsi-target --config /etc/uiscsi/targets.toml\n"
       "Exit codes: 0 stopped cleanly, 1 could not start, 2 usage error.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitUsage;
-  }
+  if (int rc = tools::parse_command_line(app, argc, argv); rc >= 0) return rc;
 
   ServerConfig config;
   if (!config_path.empty()) {
