@@ -2,6 +2,7 @@
 // Task-level handling (SCSI commands, data, responses) is in initiator_tasks.cpp; task
 // management, text, logout, NOP and async messages in initiator_control.cpp.
 #include <algorithm>
+#include <cstring>
 
 #include "core/bytes.hpp"
 #include "core/initiator_session_internal.hpp"
@@ -207,12 +208,8 @@ ConnectionId InitiatorSession::open_connection(TimePoint now) {
     finish_connection(ref, ref.login->error());
     return ref.cid;
   }
-  while (auto pdu = ref.login->poll_transmit()) {
-    OutPdu out;
-    out.owned = std::move(*pdu);
-    out.data = out.owned;
-    ref.tx.push(std::move(out));
-  }
+  while (auto pdu = ref.login->poll_transmit())
+    queue_login_pdu(ref, std::move(*pdu));
   return ref.cid;
 }
 
@@ -290,15 +287,24 @@ bool InitiatorSession::wants_write(ConnectionId cid) const {
   return c != nullptr && c->state != Connection::State::closed && !c->tx.empty();
 }
 
+// Login PDUs come serialised from InitiatorLogin (no digests during login).
+void InitiatorSession::queue_login_pdu(Connection& c, std::vector<std::byte> wire) {
+  if (config_.trace_pdus && wire.size() >= kBhsSize) {
+    Bhs b;
+    std::memcpy(b.bytes.data(), wire.data(), kBhsSize);
+    trace(c, true, b, {}, std::span(wire).subspan(kBhsSize, b.data_segment_length()));
+  }
+  OutPdu p;
+  p.owned = std::move(wire);
+  p.data = p.owned;
+  c.tx.push(std::move(p));
+}
+
 void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, TimePoint now) {
   InitiatorLogin& login = *c.login;
   login.receive(pdu);
-  while (auto out = login.poll_transmit()) {
-    OutPdu p;
-    p.owned = std::move(*out);
-    p.data = p.owned;
-    c.tx.push(std::move(p));
-  }
+  while (auto out = login.poll_transmit())
+    queue_login_pdu(c, std::move(*out));
   if (!login.done()) return;
   if (login.state() != InitiatorLogin::State::succeeded) {
     LoginDone done{c.cid, login.error(), {}, false, login.failure_detail(), login.chap_algorithm()};

@@ -105,6 +105,7 @@ class InitiatorSession {
   void process_input(Connection& c, TimePoint now);
   void handle_pdu(Connection& c, const InboundPdu& pdu, TimePoint now);
   void handle_login_pdu(Connection& c, const InboundPdu& pdu, TimePoint now);
+  void queue_login_pdu(Connection& c, std::vector<std::byte> wire);
   void handle_data_in(Connection& c, const DataIn& h, const InboundPdu& pdu, TimePoint now);
   void handle_scsi_response(Connection& c, const ScsiResponse& h, const InboundPdu& pdu,
                             TimePoint now);

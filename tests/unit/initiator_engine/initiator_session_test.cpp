@@ -670,3 +670,73 @@ TEST_F(InitiatorTest, TaskDeadlineAbortsAndReleasesTheCaller) {
 
 }  // namespace
 }  // namespace uiscsi::core
+
+namespace uiscsi::core {
+namespace {
+
+class InitiatorAhsTest : public InitiatorTest {};
+
+TEST_F(InitiatorAhsTest, ExtendedCdbGoesInAnAhs) {
+  start();
+  std::vector<std::byte> cdb(32);
+  for (std::size_t i = 0; i < cdb.size(); ++i)
+    cdb[i] = static_cast<std::byte>(0x7f + i);
+  ScsiRequest r;
+  r.cdb = CdbBytes::from(cdb);
+  s->submit(r, now);
+  const SentPdu p = t->drain_one();
+  const auto* sc = p.as<ScsiCommand>();
+  ASSERT_NE(sc, nullptr);
+  EXPECT_EQ(sc->cdb[0], std::byte{0x7f});
+  EXPECT_EQ(sc->cdb[15], std::byte{0x8e});
+  auto ahs = parse_ahs(p.ahs);
+  ASSERT_TRUE(ahs);
+  ASSERT_EQ(ahs->extended_cdb.size(), 16u);
+  EXPECT_EQ(ahs->extended_cdb[0], std::byte{0x8f});
+  EXPECT_FALSE(ahs->bidi_read_expected_data_transfer_length);
+}
+
+TEST_F(InitiatorAhsTest, BidirectionalCommandSharesDataSnWithR2tSn) {
+  start();
+  const auto out = pattern(4096, 3);
+  std::vector<std::byte> in(2048);
+  ScsiRequest r;
+  r.cdb = cdb({0x53, 0, 0, 0, 0, 0, 0, 0, 8, 0});  // XDWRITEREAD(10)
+  r.data_out = out;
+  r.data_in = in;
+  const TaskId id = s->submit(r, now);
+  SentPdu p = t->drain_one();
+  const auto* sc = p.as<ScsiCommand>();
+  ASSERT_NE(sc, nullptr);
+  EXPECT_TRUE(sc->read);
+  EXPECT_TRUE(sc->write);
+  EXPECT_EQ(sc->expected_data_transfer_length, 4096u) << "EDTL is the write length";
+  auto ahs = parse_ahs(p.ahs);
+  ASSERT_TRUE(ahs);
+  EXPECT_EQ(ahs->bidi_read_expected_data_transfer_length, 2048u);
+  // R2T takes number 0 of the shared sequence, Data-In number 1 (section 11.7.5).
+  R2t r2t;
+  r2t.itt = sc->itt;
+  r2t.ttt = Ttt(9);
+  r2t.r2t_sn = 0;
+  r2t.desired_data_transfer_length = 4096;
+  t->send(Header{r2t});
+  std::vector<std::byte> got;
+  for (auto& d : t->drain())
+    got.insert(got.end(), d.data.begin(), d.data.end());
+  EXPECT_EQ(got, out);
+  DataIn din;
+  din.itt = sc->itt;
+  din.data_sn = 1;
+  din.final = true;
+  din.status_present = true;
+  const auto back = pattern(2048, 4);
+  t->send(Header{din}, back);
+  const TaskDone done = one_done();
+  EXPECT_EQ(done.id, id);
+  ASSERT_FALSE(done.error) << done.error.message();
+  EXPECT_EQ(in, back);
+}
+
+}  // namespace
+}  // namespace uiscsi::core
