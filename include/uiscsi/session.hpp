@@ -187,10 +187,20 @@ class Session {
   std::shared_ptr<detail::SessionImpl> impl_;
 };
 
-// SendTargets=All on a discovery session at `portal` ("host[:port]" or an iscsi:// URL whose
-// target part is ignored). Errors as for Session::dial.
-Result<std::vector<DiscoveredTarget>> discover(std::string_view portal,
-                                               SessionOptions options = {});
+// SendTargets on a discovery session at `portal` ("host[:port]" or an iscsi:// URL whose
+// target part is ignored): `which` is "All" or one target's name. Errors as for Session::dial.
+Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionOptions options = {},
+                                               std::string_view which = "All");
+
+// CHAP credentials from the environment: ISCSI_CHAP_USER, ISCSI_CHAP_PASSWORD and, for mutual
+// CHAP, ISCSI_CHAP_TARGET_USER and ISCSI_CHAP_TARGET_PASSWORD. nullopt when ISCSI_CHAP_USER is
+// not set. Errors: errc::invalid_argument when a user comes without its password.
+Result<std::optional<ChapOptions>> chap_from_environment();
+
+// CHAP credentials from a file of "key=value" lines (user, password, target_user,
+// target_password; '#' starts a comment). Errors: the system error of opening it,
+// errc::invalid_argument when user or password is missing.
+Result<ChapOptions> chap_from_file(const std::string& path);
 
 // The default initiator name: iqn.2026-11.dev.uiscsi:<hostname>.
 std::string default_initiator_name();

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/text.hpp"
 #include "initiator/session_impl.hpp"
@@ -275,7 +278,8 @@ std::uint16_t Session::tsih() const {
 
 // ---------------------------------------------------------------------------------------------
 
-Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionOptions options) {
+Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionOptions options,
+                                               std::string_view which) {
   net::Endpoint ep;
   if (portal.starts_with("iscsi://") || portal.starts_with("ISCSI://")) {
     auto url = parse_iscsi_url(portal);
@@ -291,7 +295,7 @@ Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionO
   if (!impl) return impl.error();
   auto promise = std::make_shared<std::promise<Result<core::KeyValueList>>>();
   auto f = promise->get_future();
-  (*impl)->text({{"SendTargets", "All"}},
+  (*impl)->text({{"SendTargets", std::string(which.empty() ? "All" : which)}},
                 [promise](Result<core::KeyValueList> r) { promise->set_value(std::move(r)); });
   auto keys = f.get();
   (*impl)->shutdown(std::chrono::seconds(5));
@@ -311,6 +315,55 @@ Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionO
   for (auto& t : out)
     if (t.portals.empty()) t.portals.push_back({ep.to_string(), 1});
   return out;
+}
+
+}  // namespace uiscsi
+
+namespace uiscsi {
+
+Result<std::optional<ChapOptions>> chap_from_environment() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  const std::string user = env("ISCSI_CHAP_USER");
+  if (user.empty()) return std::optional<ChapOptions>{};
+  ChapOptions c;
+  c.user = user;
+  c.secret = Secret(env("ISCSI_CHAP_PASSWORD"));
+  c.target_user = env("ISCSI_CHAP_TARGET_USER");
+  c.target_secret = Secret(env("ISCSI_CHAP_TARGET_PASSWORD"));
+  if (c.secret.empty() || (!c.target_user.empty() && c.target_secret.empty()))
+    return errc::invalid_argument;
+  return std::optional<ChapOptions>(std::move(c));
+}
+
+Result<ChapOptions> chap_from_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return std::error_code(errno, std::system_category());
+  ChapOptions c;
+  char line[4096];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    std::string_view l(line);
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r'))
+      l.remove_suffix(1);
+    const auto eq = l.find('=');
+    if (l.empty() || l.front() == '#' || eq == std::string_view::npos) continue;
+    const std::string_view key = l.substr(0, eq), value = l.substr(eq + 1);
+    if (key == "user")
+      c.user = std::string(value);
+    else if (key == "password")
+      c.secret = Secret(value);
+    else if (key == "target_user")
+      c.target_user = std::string(value);
+    else if (key == "target_password")
+      c.target_secret = Secret(value);
+  }
+  std::memset(line, 0, sizeof line);
+  std::fclose(f);
+  if (c.user.empty() || c.secret.empty() || (!c.target_user.empty() && c.target_secret.empty()))
+    return errc::invalid_argument;
+  return c;
 }
 
 }  // namespace uiscsi

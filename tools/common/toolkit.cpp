@@ -162,11 +162,6 @@ DigestPolicy digest_policy(const std::string& v) {
   return DigestPolicy::none;
 }
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 }  // namespace
 
 Result<void> ConnectionFlags::resolve(std::string_view url_text, IscsiUrl& url,
@@ -184,37 +179,35 @@ Result<void> ConnectionFlags::resolve(std::string_view url_text, IscsiUrl& url,
   if (!target.empty()) url.target = target;
   if (lun) url.lun = lun;
 
-  // CHAP: URL, then flags/file, then the environment.
-  std::string user = url.user, target_user = url.target_user;
-  Secret secret = url.password, target_secret = url.target_password;
-  if (!chap_file.empty()) {
-    std::ifstream in(chap_file);
-    if (!in) return std::error_code(errno ? errno : ENOENT, std::system_category());
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto eq = line.find('=');
-      if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
-      const std::string key = line.substr(0, eq);
-      const std::string value = line.substr(eq + 1);
-      if (key == "user" && user.empty()) user = value;
-      if (key == "password" && secret.empty()) secret = Secret(value);
-      if (key == "target_user" && target_user.empty()) target_user = value;
-      if (key == "target_password" && target_secret.empty()) target_secret = Secret(value);
+  // CHAP: the URL, then --chap-file, then the environment (library helpers).
+  if (!url.user.empty()) {
+    ChapOptions chap;
+    chap.user = url.user;
+    chap.secret = url.password;
+    chap.target_user = url.target_user;
+    chap.target_secret = url.target_password;
+    if (chap.secret.empty()) {
+      auto env = chap_from_environment();
+      if (env && *env && (*env)->user == chap.user) chap.secret = (*env)->secret;
+    }
+    if (chap.secret.empty()) return errc::authentication_failed;
+    options.chap = std::move(chap);
+  } else if (!chap_file.empty()) {
+    auto f = chap_from_file(chap_file);
+    if (!f)
+      return f.error() == errc::invalid_argument ? make_error_code(errc::authentication_failed)
+                                                 : f.error();
+    options.chap = std::move(*f);
+  } else {
+    auto env = chap_from_environment();
+    if (!env) return errc::authentication_failed;
+    if (*env) {
+      options.chap = std::move(**env);
+    } else if (!chap_user.empty()) {
+      return errc::authentication_failed;  // a user but no secret anywhere
     }
   }
-  if (user.empty()) user = chap_user.empty() ? env("ISCSI_CHAP_USER") : chap_user;
-  if (secret.empty()) secret = Secret(env("ISCSI_CHAP_PASSWORD"));
-  if (target_user.empty()) target_user = env("ISCSI_CHAP_TARGET_USER");
-  if (target_secret.empty()) target_secret = Secret(env("ISCSI_CHAP_TARGET_PASSWORD"));
-  if (!user.empty()) {
-    if (secret.empty()) return errc::authentication_failed;
-    ChapOptions chap;
-    chap.user = user;
-    chap.secret = std::move(secret);
-    chap.target_user = target_user;
-    chap.target_secret = std::move(target_secret);
-    options.chap = std::move(chap);
-  }
+  if (options.chap && !chap_user.empty()) options.chap->user = chap_user;
   url.password = Secret();  // options carry it from here
   url.target_password = Secret();
   url.user.clear();
