@@ -86,7 +86,7 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
     return sock.error();
   }
   socket_ = std::move(*sock);
-  net::set_buffer_sizes(socket_, 4 << 20);
+  // No SO_SNDBUF/SO_RCVBUF: a fixed size would switch off TCP autotuning.
   engine_ = std::make_unique<core::InitiatorSession>(
       make_core_config(options_, target_name_, type_), random_);
   isid_ = engine_->isid();

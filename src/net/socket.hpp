@@ -74,7 +74,8 @@ Result<std::uint16_t> local_port(const Socket& s);
 // Accepts one connection (non-blocking listener): the new socket is non-blocking, TCP_NODELAY.
 Result<Socket> accept(const Socket& listener);
 
-// Sets socket buffer sizes (best effort).
+// Sets socket buffer sizes (best effort). Note that on Linux a fixed size switches off TCP's
+// buffer autotuning; leave the defaults unless there is a reason.
 void set_buffer_sizes(const Socket& s, int bytes);
 
 }  // namespace uiscsi::net

@@ -400,7 +400,7 @@ void Server::accept_on(const net::Socket& listener) {
   for (;;) {
     auto s = net::accept(listener);
     if (!s) return;
-    net::set_buffer_sizes(*s, 4 << 20);
+    // No SO_SNDBUF/SO_RCVBUF: a fixed size would switch off TCP autotuning.
     auto c = std::make_unique<Connection>();
     c->id = next_conn_++;
     c->peer = s->peer_name();
@@ -547,6 +547,11 @@ std::vector<std::byte> absent_lun_inquiry() {
   return d;
 }
 
+core::CommandOutcome to_outcome(ScsiResult r) {
+  return core::CommandOutcome{r.status, std::move(r.sense), std::move(r.data_in),
+                              r.data_out_length};
+}
+
 }  // namespace
 
 void Server::execute(Connection& c, const core::ExecuteCommand& e) {
@@ -587,8 +592,7 @@ void Server::execute(Connection& c, const core::ExecuteCommand& e) {
   cmd.attribute = static_cast<TaskAttribute>(e.attribute);
   if (!lu->blocking()) {
     ScsiResult r = lu->execute(cmd);
-    finish_command(c.id, e.task,
-                   core::CommandOutcome{r.status, std::move(r.sense), std::move(r.data_in)});
+    finish_command(c.id, e.task, to_outcome(std::move(r)));
     return;
   }
   // On a worker: the engine keeps the CDB and data buffers until complete() (or the connection
@@ -602,8 +606,7 @@ void Server::execute(Connection& c, const core::ExecuteCommand& e) {
       Connection* conn = find(id);
       if (conn == nullptr) return;
       --conn->executing;
-      finish_command(id, task,
-                     core::CommandOutcome{r.status, std::move(r.sense), std::move(r.data_in)});
+      finish_command(id, task, to_outcome(std::move(r)));
       if (!conn->closed) service(*conn);
       reap();
     });

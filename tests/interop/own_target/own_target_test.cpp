@@ -342,6 +342,31 @@ TEST_F(OwnTarget, LogoutWhileCommandsAreInFlight) {
   EXPECT_FALSE(s->logged_in());
 }
 
+TEST_F(OwnTarget, LoginRedirectIsFollowed) {
+  // A second server that sends every login for kDisk to the first one.
+  target::ServerConfig c;
+  c.portals = {{"127.0.0.1", 0}};
+  target::TargetEntry t;
+  t.name = kDisk;
+  t.redirect = portal + ",1";
+  t.luns.push_back(target::LunConfig{});
+  c.targets.push_back(t);
+  auto redirector = target::TargetServer::start(c);
+  ASSERT_TRUE(redirector) << redirector.error().message();
+  const std::string there = (*redirector)->endpoints()[0].to_string();
+  auto s = Session::dial("iscsi://" + there + "/" + kDisk + "/0", options());
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->portal(), portal);
+  clear_ua(*s);
+  verify(*s, 4096, 77, 9);
+  // With no hops allowed, the redirect is an error naming the redirection.
+  SessionOptions no_hops = options();
+  no_hops.max_redirects = 0;
+  auto refused = Session::dial("iscsi://" + there + "/" + kDisk + "/0", no_hops);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(login_status_class(refused.error()), 1);
+}
+
 TEST_F(OwnTarget, PcapOpensInTshark) {
   if (!testing::have_program("tshark")) GTEST_SKIP() << "tshark not installed";
   const auto dir = testing::temp_dir("pcap");
