@@ -36,6 +36,10 @@ bool TargetConnection::logged_in() const {
 const TargetLoginOutcome* TargetConnection::session() const {
   return session_ ? &*session_ : nullptr;
 }
+std::string TargetConnection::login_failure() const {
+  return login_ && login_->state() == TargetLogin::State::failed ? login_->failure_detail()
+                                                                 : std::string();
+}
 std::size_t TargetConnection::tasks() const {
   return tasks_.size() + early_.size();
 }
@@ -105,7 +109,8 @@ void TargetConnection::process_input(TimePoint now) {
         return;
       }
       if (!session_) {
-        close(ec);
+        login_->not_a_login_request("undecodable PDU during login: " + ec.message());
+        finish_login_step(now);
         return;
       }
       if (ec == protocol_errc::data_digest_mismatch) {
@@ -171,11 +176,14 @@ void TargetConnection::handle_pdu(const InboundPdu& pdu, TimePoint now) {
 }
 
 void TargetConnection::handle_login(const InboundPdu& pdu, TimePoint now) {
-  if (!std::holds_alternative<LoginRequest>(pdu.header)) {
-    close(protocol_errc::unexpected_opcode);  // anything but Login before full feature phase
-    return;
-  }
+  // Anything but a Login Request before full feature phase ends the connection; once the Login
+  // Phase has started, TargetLogin answers it with a Login reject first (section 6.3).
   login_->receive(pdu);
+  finish_login_step(now);
+}
+
+// Queues what the login produced; closes after a refusal, enters full feature phase on success.
+void TargetConnection::finish_login_step(TimePoint now) {
   while (auto out = login_->poll_transmit()) {
     OutPdu p;
     p.owned = std::move(*out);

@@ -84,6 +84,8 @@ class TargetConnection {
   [[nodiscard]] bool finished() const;
   [[nodiscard]] bool logged_in() const;
   [[nodiscard]] const TargetLoginOutcome* session() const;
+  // Why the login was refused, for the log (never a secret); empty if it was not.
+  [[nodiscard]] std::string login_failure() const;
   [[nodiscard]] const TargetStats& stats() const { return stats_; }
   // Tasks the engine holds (receiving data, executing or sending their answer).
   [[nodiscard]] std::size_t tasks() const;
@@ -100,6 +102,7 @@ class TargetConnection {
   void process_input(TimePoint now);
   void handle_pdu(const InboundPdu& pdu, TimePoint now);
   void handle_login(const InboundPdu& pdu, TimePoint now);
+  void finish_login_step(TimePoint now);
   void handle_command(const ScsiCommand& h, const InboundPdu& pdu, TimePoint now);
   Task* admit_command(std::unique_ptr<Task> t, TimePoint now);
   void handle_data_out(const DataOut& h, const InboundPdu& pdu, TimePoint now);
@@ -111,9 +114,12 @@ class TargetConnection {
   bool check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool immediate);
   void note_exp_stat_sn(SerialNumber exp_stat_sn);
 
+  void start_task(Task& t);
   void issue_r2ts(Task& t);
   void maybe_execute(Task& t);
   void end_task_with_sense(Task& t, std::uint8_t sense_key, std::uint8_t asc, std::uint8_t ascq);
+  void end_task(Task& t, CommandOutcome outcome);
+  void discard_data_of(Itt itt);
   void send_response(Task& t);
   void send_reject(const Bhs& rejected, RejectReason reason);
   void send_async(AsyncEvent event, std::uint16_t p1, std::uint16_t p2, std::uint16_t p3);
@@ -149,10 +155,14 @@ class TargetConnection {
   SerialNumber stat_sn_{1};
   SerialNumber exp_stat_sn_{0};  // what the initiator has acknowledged
 
+  std::uint64_t write_bytes_held_ = 0;  // sum of the tasks' write buffers (outlives the tasks)
   std::unordered_map<std::uint32_t, std::unique_ptr<Task>> tasks_;  // by ITT
   std::unordered_map<std::uint32_t, std::uint32_t> handles_;        // engine handle -> ITT
   std::map<std::uint32_t, std::unique_ptr<Task>> early_;            // CmdSN ahead of ExpCmdSN
   std::unordered_set<std::uint32_t> aborted_before_arrival_;        // RefCmdSNs (section 11.5.1)
+  // ITTs of tasks we ended while their Data-Out could still be on the way (a refusal or a data
+  // error): that data is dropped quietly instead of being rejected. Bounded, oldest out first.
+  std::deque<std::uint32_t> draining_;
   std::uint32_t next_handle_ = 1;
   std::uint32_t next_ttt_ = 1;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/target_connection.hpp"
@@ -10,6 +11,13 @@ namespace uiscsi::core {
 
 struct TargetConnection::Task {
   enum class State { receiving, executing, responding };
+
+  Task() = default;
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() {
+    if (held != nullptr) *held -= data_out.size();
+  }
 
   std::uint32_t handle = 0;
   Itt itt;
@@ -20,7 +28,16 @@ struct TargetConnection::Task {
   std::vector<std::byte> cdb;
   std::uint32_t read_length = 0;
   std::uint32_t write_length = 0;
-  std::vector<std::byte> data_out;  // write_length bytes
+  std::vector<std::byte> data_out;  // write_length bytes (empty when the task is refused)
+  std::uint64_t* held = nullptr;    // the connection's count of write buffer bytes
+
+  // Why the task ends as soon as it is admitted (in CmdSN order), without running: a SAM status
+  // and, for CHECK CONDITION, the sense key, ASC and ASCQ.
+  struct Refusal {
+    std::uint8_t status = 0x02;
+    std::uint8_t key = 0, asc = 0, ascq = 0;
+  };
+  std::optional<Refusal> refusal;
 
   // Unsolicited data (immediate data counts towards it).
   std::uint32_t unsolicited_expected = 0;  // bytes due in unsolicited Data-Out PDUs

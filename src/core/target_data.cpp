@@ -97,7 +97,7 @@ std::span<std::byte> TargetConnection::Placement::place(const Header& header,
   if (d == nullptr) return {};
   Task* t = c_.find_task(d->itt);
   if (t == nullptr || t->aborted || t->state != Task::State::receiving) return {};
-  if (std::uint64_t{d->buffer_offset} + length > t->write_length) return {};
+  if (std::uint64_t{d->buffer_offset} + length > t->data_out.size()) return {};
   return std::span(t->data_out).subspan(d->buffer_offset, length);
 }
 
@@ -140,6 +140,8 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
     send_reject(pdu.bhs, RejectReason::invalid_pdu_field);
     return;
   }
+  // A new command with this ITT: any data still arriving for an old task of that tag is gone.
+  draining_.erase(std::remove(draining_.begin(), draining_.end(), h.itt.value), draining_.end());
   auto t = std::make_unique<Task>();
   t->handle = next_handle_++;
   t->itt = h.itt;
@@ -156,28 +158,44 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
   } else if (h.read) {
     t->read_length = h.expected_data_transfer_length;
   }
-  t->data_out.resize(t->write_length);
 
-  // Unsolicited data: how much the initiator owes us before any R2T (section 4.2.5.2).
   const auto immediate = static_cast<std::uint32_t>(pdu.data.size());
-  std::uint32_t unsolicited_total = 0;
-  if (t->write_length > 0) {
-    if (!params_.initial_r2t) {
-      unsolicited_total = std::min(params_.first_burst_length, t->write_length);
-    } else if (params_.immediate_data) {
-      unsolicited_total = immediate;
+  if (t->write_length > config_.max_command_write_bytes) {
+    // The initiator's length sizes our buffer: refuse it before allocating anything.
+    t->refusal = Task::Refusal{0x02, 0x05, 0x0e, 0x03};  // INVALID FIELD IN COMMAND IU
+  } else if (write_bytes_held_ + t->write_length > config_.max_connection_write_bytes) {
+    t->refusal = Task::Refusal{0x28, 0, 0, 0};  // TASK SET FULL
+  } else {
+    t->data_out.resize(t->write_length);
+    write_bytes_held_ += t->write_length;
+    t->held = &write_bytes_held_;
+
+    // Unsolicited data: how much the initiator owes us before any R2T (section 4.2.5.2).
+    std::uint32_t unsolicited_total = 0;
+    if (t->write_length > 0) {
+      if (!params_.initial_r2t) {
+        unsolicited_total = std::min(params_.first_burst_length, t->write_length);
+      } else if (params_.immediate_data) {
+        unsolicited_total = immediate;
+      }
+    }
+    const bool bad_immediate =
+        immediate > 0 && (!params_.immediate_data || immediate > t->write_length ||
+                          immediate > params_.first_burst_length);
+    const bool bad_follow = !h.final && (params_.initial_r2t || t->write_length == 0);
+    const bool short_unsolicited = h.final && !params_.initial_r2t && immediate < unsolicited_total;
+    if (immediate > 0 && !bad_immediate)
+      std::memcpy(t->data_out.data(), pdu.data.data(), immediate);
+    t->received = immediate;
+    t->unsolicited_received = immediate;
+    t->unsolicited_expected = bad_follow || h.final ? immediate : unsolicited_total;
+    t->next_r2t_offset = std::max(unsolicited_total, immediate);
+    if (bad_immediate || bad_follow) {
+      t->refusal = Task::Refusal{0x02, 0x0b, 0x0c, 0x0c};  // unexpected unsolicited data
+    } else if (short_unsolicited) {
+      t->refusal = Task::Refusal{0x02, 0x0b, 0x0c, 0x0d};  // not enough unsolicited data
     }
   }
-  const bool bad_immediate =
-      immediate > 0 && (!params_.immediate_data || immediate > t->write_length ||
-                        immediate > params_.first_burst_length);
-  const bool bad_follow = !h.final && (params_.initial_r2t || t->write_length == 0);
-  const bool short_unsolicited = h.final && !params_.initial_r2t && immediate < unsolicited_total;
-  if (immediate > 0 && !bad_immediate) std::memcpy(t->data_out.data(), pdu.data.data(), immediate);
-  t->received = immediate;
-  t->unsolicited_received = immediate;
-  t->unsolicited_expected = bad_follow || h.final ? immediate : unsolicited_total;
-  t->next_r2t_offset = std::max(unsolicited_total, immediate);
 
   if (!h.immediate) {
     if (h.cmd_sn != exp_cmd_sn_) {  // ahead of a gap: wait for the missing CmdSNs
@@ -186,27 +204,37 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
     }
     ++exp_cmd_sn_;
   }
-  if (Task* task = admit_command(std::move(t), now); task != nullptr) {
-    if (bad_immediate || bad_follow) {
-      end_task_with_sense(*task, 0x0b, 0x0c, 0x0c);  // ABORTED COMMAND: unexpected unsolicited data
-    } else if (short_unsolicited) {
-      end_task_with_sense(*task, 0x0b, 0x0c, 0x0d);  // ABORTED COMMAND: not enough unsolicited data
-    } else {
-      issue_r2ts(*task);
-      maybe_execute(*task);
-    }
-  }
+  if (Task* task = admit_command(std::move(t), now); task != nullptr) start_task(*task);
   // Commands that were waiting behind this CmdSN go now, in order.
   while (!early_.empty() && early_.begin()->first == exp_cmd_sn_.value()) {
     auto next = std::move(early_.begin()->second);
     early_.erase(early_.begin());
     ++exp_cmd_sn_;
     if (next->aborted) continue;
-    if (Task* task = admit_command(std::move(next), now)) {
-      issue_r2ts(*task);
-      maybe_execute(*task);
-    }
+    if (Task* task = admit_command(std::move(next), now)) start_task(*task);
   }
+}
+
+// A command just admitted: it ends at once if it was refused, or asks for its data and runs.
+void TargetConnection::start_task(Task& t) {
+  if (t.refusal) {
+    const Task::Refusal r = *t.refusal;
+    if (t.write_length > 0) discard_data_of(t.itt);  // unsolicited data may follow
+    CommandOutcome o;
+    o.status = r.status;
+    if (r.status == 0x02) o.sense = fixed_sense(r.key, r.asc, r.ascq);
+    end_task(t, std::move(o));
+    return;
+  }
+  issue_r2ts(t);
+  maybe_execute(t);
+}
+
+void TargetConnection::discard_data_of(Itt itt) {
+  constexpr std::size_t kRemembered = 64;
+  if (std::find(draining_.begin(), draining_.end(), itt.value) != draining_.end()) return;
+  if (draining_.size() == kRemembered) draining_.pop_front();
+  draining_.push_back(itt.value);
 }
 
 TargetConnection::Task* TargetConnection::admit_command(std::unique_ptr<Task> t, TimePoint now) {
@@ -284,13 +312,16 @@ void TargetConnection::handle_data_out(const DataOut& h, const InboundPdu& pdu, 
   note_exp_stat_sn(h.exp_stat_sn);
   Task* t = find_task(h.itt);
   if (t == nullptr) {
+    // Data for a task we ended early, sent before the initiator saw the status: dropped. Any
+    // other unknown ITT is an invalid field (section 11.17.1).
+    if (std::find(draining_.begin(), draining_.end(), h.itt.value) != draining_.end()) return;
     send_reject(pdu.bhs, RejectReason::invalid_pdu_field);
     return;
   }
   if (t->aborted || t->state != Task::State::receiving) return;  // late data for a closed task
   const auto len = static_cast<std::uint32_t>(pdu.data.size());
   auto copy_in = [&] {
-    if (!pdu.data_placed && len > 0)
+    if (!pdu.data_placed && len > 0 && std::uint64_t{h.buffer_offset} + len <= t->data_out.size())
       std::memcpy(t->data_out.data() + h.buffer_offset, pdu.data.data(), len);
     t->received += len;
   };
@@ -371,7 +402,17 @@ void TargetConnection::complete(std::uint32_t handle, CommandOutcome outcome, Ti
 
 void TargetConnection::end_task_with_sense(Task& t, std::uint8_t key, std::uint8_t asc,
                                            std::uint8_t ascq) {
-  t.outcome = CommandOutcome{0x02, fixed_sense(key, asc, ascq), {}};
+  CommandOutcome o;
+  o.status = 0x02;
+  o.sense = fixed_sense(key, asc, ascq);
+  end_task(t, std::move(o));
+}
+
+// Ends a task before it ran (a refusal or a Data-Out error at ERL 0): the status goes out now,
+// and Data-Out still on its way for the task is dropped quietly.
+void TargetConnection::end_task(Task& t, CommandOutcome outcome) {
+  if (t.state == Task::State::receiving && !t.data_complete()) discard_data_of(t.itt);
+  t.outcome = std::move(outcome);
   t.state = Task::State::responding;
   t.r2ts.clear();
   send_response(t);
@@ -388,6 +429,19 @@ void TargetConnection::send_response(Task& t) {
   } else if (produced < t.read_length) {
     t.underflow = true;
     t.residual = t.read_length - static_cast<std::uint32_t>(produced);
+  }
+  if (t.read_length == 0 && produced == 0 && t.outcome.data_out_length) {
+    // A write whose CDB asks for more (overflow) or less (underflow) than the Expected Data
+    // Transfer Length the initiator sent (RFC 7143 section 11.4.5.1).
+    const std::uint64_t wanted = *t.outcome.data_out_length;
+    if (wanted > t.write_length) {
+      t.overflow = true;
+      t.residual =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(wanted - t.write_length, 0xffffffffu));
+    } else if (wanted < t.write_length) {
+      t.underflow = true;
+      t.residual = t.write_length - static_cast<std::uint32_t>(wanted);
+    }
   }
   const bool good = t.outcome.status == 0x00 && t.outcome.sense.empty();
   if (t.data_in_length > 0) {

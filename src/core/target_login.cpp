@@ -9,7 +9,7 @@ namespace {
 constexpr std::uint8_t kInitiatorError = 0x00, kAuthenticationFailure = 0x01,
                        kAuthorizationFailure = 0x02, kNotFound = 0x03, kUnsupportedVersion = 0x05,
                        kMissingParameter = 0x07, kSessionTypeNotSupported = 0x09,
-                       kSessionDoesNotExist = 0x0a;
+                       kSessionDoesNotExist = 0x0a, kInvalidDuringLogin = 0x0b;
 }  // namespace
 
 TargetLogin::TargetLogin(const TargetConfig& config, TargetDirectory& directory,
@@ -81,14 +81,27 @@ void TargetLogin::refuse(const LoginRequest& req, std::uint8_t status_class,
   failure_detail_ = std::move(detail);
 }
 
+// RFC 7143 section 6.3: once the Login Phase has started, any PDU but a Login Request gets a
+// Login reject with "invalid during login" and the connection closes; before it started, the
+// connection just closes.
+void TargetLogin::not_a_login_request(std::string detail) {
+  if (state_ != State::in_progress) return;
+  if (last_request_) {
+    refuse(*last_request_, 2, kInvalidDuringLogin, std::move(detail));
+  } else {
+    state_ = State::failed;
+    failure_detail_ = std::move(detail);
+  }
+}
+
 void TargetLogin::receive(const InboundPdu& pdu) {
   if (state_ != State::in_progress) return;
   const auto* req = std::get_if<LoginRequest>(&pdu.header);
   if (req == nullptr) {
-    state_ = State::failed;
-    failure_detail_ = std::string(opcode_name(pdu.bhs.opcode())) + " during login";
+    not_a_login_request(std::string(opcode_name(pdu.bhs.opcode())) + " during login");
     return;
   }
+  last_request_ = *req;
   if (req->version_min > 0) {
     refuse(*req, 2, kUnsupportedVersion,
            "initiator needs iSCSI version " + std::to_string(req->version_min));
@@ -142,9 +155,18 @@ void TargetLogin::receive(const InboundPdu& pdu) {
     refuse(*req, 2, kInitiatorError, "malformed login text: " + keys.error().message());
     return;
   }
+  // Every key is answered (NotUnderstood at worst), so the keys of one login are bounded: an
+  // initiator needs a few dozen, and thousands would only make us hold their answers.
+  keys_seen_ += keys->size();
+  if (keys_seen_ > kMaxLoginKeys) {
+    refuse(*req, 2, kInitiatorError, "more than " + std::to_string(kMaxLoginKeys) + " login keys");
+    return;
+  }
   if (first_) {
     first_ = false;
     if (!first_request(*req, *keys)) return;
+  } else if (!drop_repeated_names(*req, *keys)) {
+    return;
   }
   if (req->csg != stage_) {
     // Skipping the security stage is fine only when nothing needs authenticating.
@@ -213,6 +235,32 @@ bool TargetLogin::first_request(const LoginRequest& req, const KeyValueList& key
   negotiator_.emplace(Role::target,
                       outcome_.discovery ? SessionType::discovery : SessionType::normal,
                       config_.negotiation, req.tsih == 0);
+  return true;
+}
+
+// RFC 7143 section 6.2 forbids declaring a key twice in one login and has the target answer an
+// attempt with an initiator error. libiscsi repeats InitiatorName and SessionType (and
+// TargetName) in its first operational-stage request when it offered CHAP and we chose None; the
+// same value again changes nothing, so it is dropped here. A different value is refused.
+bool TargetLogin::drop_repeated_names(const LoginRequest& req, KeyValueList& keys) {
+  const std::string type = outcome_.discovery ? "Discovery" : "Normal";
+  for (auto it = keys.begin(); it != keys.end();) {
+    std::optional<std::string_view> known;
+    if (it->key == "InitiatorName") known = outcome_.initiator_name;
+    if (it->key == "TargetName" && !outcome_.discovery) known = outcome_.target_name;
+    if (it->key == "SessionType") known = type;
+    if (it->key == "InitiatorAlias" && !outcome_.initiator_alias.empty())
+      known = outcome_.initiator_alias;
+    if (!known) {
+      ++it;
+      continue;
+    }
+    if (*known != it->value) {
+      refuse(req, 2, kInitiatorError, it->key + " declared again with another value");
+      return false;
+    }
+    it = keys.erase(it);
+  }
   return true;
 }
 

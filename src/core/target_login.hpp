@@ -44,6 +44,9 @@ class TargetLogin {
   // One Login Request; the answer comes from poll_transmit().
   void receive(const InboundPdu& pdu);
   std::optional<std::vector<std::byte>> poll_transmit();
+  // A PDU that is not a Login Request (or could not be decoded) arrived: the login fails, with
+  // a Login reject when the Login Phase has started.
+  void not_a_login_request(std::string detail);
 
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] const TargetLoginOutcome& outcome() const { return outcome_; }
@@ -56,6 +59,7 @@ class TargetLogin {
   void refuse(const LoginRequest& req, std::uint8_t status_class, std::uint8_t status_detail,
               std::string detail, const KeyValueList& keys = {});
   bool first_request(const LoginRequest& req, const KeyValueList& keys);
+  bool drop_repeated_names(const LoginRequest& req, KeyValueList& keys);
   void security(const LoginRequest& req, const KeyValueList& keys);
   void operational(const LoginRequest& req, const KeyValueList& keys);
   void finish(const LoginRequest& req, KeyValueList keys);
@@ -79,6 +83,11 @@ class TargetLogin {
   TargetLoginOutcome outcome_;
   std::string failure_detail_;
   bool tpgt_sent_ = false;
+  std::size_t keys_seen_ = 0;
+  std::optional<LoginRequest> last_request_;  // the Login Phase has started
 };
+
+// The most keys one login may carry, over all its requests (see TargetLogin::receive).
+inline constexpr std::size_t kMaxLoginKeys = 1024;
 
 }  // namespace uiscsi::core

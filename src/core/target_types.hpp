@@ -74,11 +74,21 @@ struct FaultPlan {
   std::uint64_t async_drop_after_commands = 0;    // async event 2 after N commands
   std::uint16_t async_time2wait = 2;              // Parameter2 of the async events
   std::uint16_t async_logout_within = 5;          // Parameter3 of the logout request
+  // Applied by the server, not the engine: only the first this-many connections get the
+  // faults above (0: every connection), so a test can break a session once and watch it heal.
+  std::uint64_t faulty_connections = 0;
 };
 
 struct TargetConfig {
   NegotiationSettings negotiation;  // our offers and limits
   std::uint32_t cmd_window = 128;   // MaxCmdSN - ExpCmdSN + 1
+  // Bounds on the write buffers the initiator makes us hold (each is its Expected Data Transfer
+  // Length, allocated when the command arrives). A command asking for more than
+  // max_command_write_bytes ends at once with CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN
+  // COMMAND INFORMATION UNIT (0E/03); one that would take the connection's buffers past
+  // max_connection_write_bytes ends with TASK SET FULL (SAM-5 5.3.1). Neither allocates.
+  std::uint32_t max_command_write_bytes = 64u << 20;
+  std::uint64_t max_connection_write_bytes = 256u << 20;
   std::chrono::milliseconds login_timeout{30000};
   std::chrono::milliseconds nop_in_interval{0};  // ping an idle initiator; 0: off
   std::chrono::milliseconds nop_in_timeout{10000};
@@ -121,6 +131,9 @@ struct CommandOutcome {
   std::uint8_t status = 0;
   std::vector<std::byte> sense;    // without the SenseLength prefix
   std::vector<std::byte> data_in;  // may exceed the initiator's buffer: the excess is overflow
+  // Data-Out bytes the CDB called for, when the LU knows it: a difference from the Expected
+  // Data Transfer Length is reported as an overflow or underflow residual (RFC 7143 11.4.5.1).
+  std::optional<std::uint64_t> data_out_length;
 };
 
 struct TargetConnectionClosed {

@@ -8,8 +8,10 @@
 // resize() cannot move the end of the medium under a command.
 //
 // Data-Out shorter than the CDB asks for (the iSCSI Expected Data Transfer Length was smaller):
-// the whole blocks received are written and the rest ignored; the engine reports the residual
-// (libiscsi iSCSIResiduals expects GOOD). WRITE SAME and COMPARE AND WRITE need their exact
+// the whole blocks received are written and the rest ignored; WRITE, WRITE AND VERIFY and
+// VERIFY put the length the CDB asks for in ScsiResult::data_out_length, from which the engine
+// reports the overflow or underflow residual (RFC 7143 11.4.5.1; libiscsi iSCSIResiduals expects
+// GOOD with the residual). WRITE SAME and COMPARE AND WRITE need their exact
 // Data-Out and fail otherwise (libiscsi *.InvalidDataOutSize).
 #include <algorithm>
 #include <cstring>
@@ -103,14 +105,19 @@ ScsiResult Impl::read(const Command& c) {
 ScsiResult Impl::write(const Command& c) {
   Extent e = decode(c);
   if (c.cdb.size() == 6 && e.blocks == 0) e.blocks = 256;
-  if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
-  const bool fua = c.cdb.size() > 6 && (c.u8(1) & 0x08) != 0;
-  std::shared_lock io(io_mutex);
-  if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
-  if (write_protected()) return protect_error();
-  if (e.blocks == 0) return ScsiResult::good();
-  if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
-  return write_blocks(*this, e.lba, e.blocks, c.in.data_out, fua);
+  auto run = [&]() -> ScsiResult {
+    if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
+    const bool fua = c.cdb.size() > 6 && (c.u8(1) & 0x08) != 0;
+    std::shared_lock io(io_mutex);
+    if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
+    if (write_protected()) return protect_error();
+    if (e.blocks == 0) return ScsiResult::good();
+    if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
+    return write_blocks(*this, e.lba, e.blocks, c.in.data_out, fua);
+  };
+  ScsiResult r = run();
+  r.data_out_length = e.blocks * block_size;
+  return r;
 }
 
 // WRITE AND VERIFY (10)/(12)/(16) (SBC-3 5.36-5.38): byte 1 WRPROTECT 7-5, DPO 4, BYTCHK 2-1
@@ -118,14 +125,19 @@ ScsiResult Impl::write(const Command& c) {
 // BYTCHK = 1 the data compared is the data just written.
 ScsiResult Impl::write_and_verify(const Command& c) {
   const Extent e = decode(c);
-  if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
-  if (((c.u8(1) >> 1) & 0x03) > 1) return check(sense::invalid_cdb(1, 2));
-  std::shared_lock io(io_mutex);
-  if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
-  if (write_protected()) return protect_error();
-  if (e.blocks == 0) return ScsiResult::good();
-  if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
-  return write_blocks(*this, e.lba, e.blocks, c.in.data_out, true);
+  auto run = [&]() -> ScsiResult {
+    if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
+    if (((c.u8(1) >> 1) & 0x03) > 1) return check(sense::invalid_cdb(1, 2));
+    std::shared_lock io(io_mutex);
+    if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
+    if (write_protected()) return protect_error();
+    if (e.blocks == 0) return ScsiResult::good();
+    if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
+    return write_blocks(*this, e.lba, e.blocks, c.in.data_out, true);
+  };
+  ScsiResult r = run();
+  r.data_out_length = e.blocks * block_size;
+  return r;
 }
 
 // VERIFY (10)/(12)/(16) (SBC-3 5.29-5.31): byte 1 VRPROTECT 7-5, DPO 4, BYTCHK 2-1. BYTCHK 00b:
@@ -135,39 +147,47 @@ ScsiResult Impl::write_and_verify(const Command& c) {
 // repeated).
 ScsiResult Impl::verify(const Command& c) {
   const Extent e = decode(c);
-  if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
   const std::uint8_t bytchk = (c.u8(1) >> 1) & 0x03;
-  if (bytchk == 2) return check(sense::invalid_cdb(1, 2));
-  std::shared_lock io(io_mutex);
-  if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
-  if (e.blocks == 0 || bytchk == 0) return ScsiResult::good();
-  const std::span<const std::byte> data = c.in.data_out;
-  if (bytchk == 1) {
-    if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
-    const std::uint64_t n = std::min<std::uint64_t>(e.blocks, data.size() / block_size);
-    auto medium = read_blocks(*this, e.lba, n);
-    if (!medium) return store_error(medium.error(), false, e.lba);
-    if (auto at = first_difference(data.first(medium->size()), *medium)) {
-      return check(sense::miscompare(*at));
+  auto run = [&]() -> ScsiResult {
+    if (protect_field_set(c)) return check(sense::invalid_cdb(1, 7));
+    if (bytchk == 2) return check(sense::invalid_cdb(1, 2));
+    std::shared_lock io(io_mutex);
+    if (!in_range(e.lba, e.blocks)) return check(sense::lba_out_of_range());
+    if (e.blocks == 0 || bytchk == 0) return ScsiResult::good();
+    const std::span<const std::byte> data = c.in.data_out;
+    if (bytchk == 1) {
+      if (e.blocks > max_transfer_blocks) return check(sense::invalid_cdb(e.length_byte, 7));
+      const std::uint64_t n = std::min<std::uint64_t>(e.blocks, data.size() / block_size);
+      auto medium = read_blocks(*this, e.lba, n);
+      if (!medium) return store_error(medium.error(), false, e.lba);
+      if (auto at = first_difference(data.first(medium->size()), *medium)) {
+        return check(sense::miscompare(*at));
+      }
+      return ScsiResult::good();
+    }
+    if (data.size() < block_size) return check(sense::invalid_cdb(1, 2));
+    const auto pattern = data.first(block_size);
+    for (std::uint64_t done = 0; done < e.blocks;) {
+      const std::uint64_t n = std::min<std::uint64_t>(e.blocks - done, max_transfer_blocks);
+      auto medium = read_blocks(*this, e.lba + done, n);
+      if (!medium) return store_error(medium.error(), false, e.lba + done);
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const auto block = std::span<const std::byte>(*medium).subspan(
+            static_cast<std::size_t>(i * block_size), block_size);
+        if (auto at = first_difference(pattern, block)) {
+          return check(sense::miscompare((done + i) * block_size + *at));
+        }
+      }
+      done += n;
     }
     return ScsiResult::good();
-  }
-  if (data.size() < block_size) return check(sense::invalid_cdb(1, 2));
-  const auto pattern = data.first(block_size);
-  for (std::uint64_t done = 0; done < e.blocks;) {
-    const std::uint64_t n = std::min<std::uint64_t>(e.blocks - done, max_transfer_blocks);
-    auto medium = read_blocks(*this, e.lba + done, n);
-    if (!medium) return store_error(medium.error(), false, e.lba + done);
-    for (std::uint64_t i = 0; i < n; ++i) {
-      const auto block = std::span<const std::byte>(*medium).subspan(
-          static_cast<std::size_t>(i * block_size), block_size);
-      if (auto at = first_difference(pattern, block)) {
-        return check(sense::miscompare((done + i) * block_size + *at));
-      }
-    }
-    done += n;
-  }
-  return ScsiResult::good();
+  };
+  ScsiResult r = run();
+  // Data-Out: every block with BYTCHK 01b, one block with 11b, none otherwise.
+  r.data_out_length = bytchk == 1                   ? e.blocks * block_size
+                      : bytchk == 3 && e.blocks > 0 ? block_size
+                                                    : 0;
+  return r;
 }
 
 // WRITE SAME (10)/(16) (SBC-3 5.41-5.42): byte 1 WRPROTECT 7-5, ANCHOR 4, UNMAP 3, (10) PBDATA 2

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,10 @@ struct ScsiResult {
   // Read data. May be longer than expected_data_in: the engine sends what fits and reports the
   // overflow as a residual (SPC-4: the allocation length truncates).
   std::vector<std::byte> data_in;
+  // For commands with Data-Out: the bytes the CDB calls for (transfer length x block length).
+  // When it differs from what the initiator sent (its Expected Data Transfer Length), the engine
+  // reports the difference as an iSCSI residual (RFC 7143 section 11.4.5.1).
+  std::optional<std::uint64_t> data_out_length;
 
   static ScsiResult good() { return {}; }
 };

@@ -133,7 +133,12 @@ struct Delayed {
 class Server final : public TargetServer {
  public:
   Server(ServerConfig config, std::shared_ptr<Logger> logger)
-      : config_(std::move(config)), logger_(std::move(logger)), workers_(config_.worker_threads) {}
+      : config_(std::move(config)),
+        healthy_engine_(config_.engine),
+        logger_(std::move(logger)),
+        workers_(config_.worker_threads) {
+    healthy_engine_.faults = {};
+  }
   ~Server() override { stop(); }
 
   Result<void> init();
@@ -174,6 +179,8 @@ class Server final : public TargetServer {
   }
 
   ServerConfig config_;
+  core::TargetConfig
+      healthy_engine_;  // config_.engine without faults (FaultPlan::faulty_connections)
   std::shared_ptr<Logger> logger_;
   core::OpenSslRandom random_;
   net::EventLoop loop_;
@@ -411,8 +418,12 @@ void Server::accept_on(const net::Socket& listener) {
     c->socket = std::move(*s);
     c->opened = Clock::now();
     c->directory = std::make_unique<ConnectionDirectory>(*this, c->id, local_host);
+    // The engine keeps a reference to its configuration, which outlives every connection.
+    const std::uint64_t faulty = config_.engine.faults.faulty_connections;
+    const core::TargetConfig& engine_config =
+        faulty != 0 && c->id > faulty ? healthy_engine_ : config_.engine;
     c->engine =
-        std::make_unique<core::TargetConnection>(config_.engine, *c->directory, random_, c->opened);
+        std::make_unique<core::TargetConnection>(engine_config, *c->directory, random_, c->opened);
     const std::uint64_t id = c->id;
     auto r = loop_.add(c->socket.fd(), EPOLLIN | EPOLLRDHUP, [this, id](std::uint32_t ev) {
       Connection* conn = find(id);
@@ -640,6 +651,8 @@ void Server::close_connection(Connection& c, std::error_code reason) {
   c.closed = true;
   loop_.remove(c.socket.fd());
   c.socket.close();
+  if (const std::string why = c.engine->login_failure(); !why.empty())
+    log(LogLevel::info, "login from " + c.peer + " refused: " + why);
   if (reason && reason != errc::session_closed)
     log(LogLevel::info, "connection " + c.peer + " closed: " + reason.message());
   else
