@@ -32,6 +32,17 @@ enum class TaskAttribute : std::uint8_t {
   aca = 4
 };
 
+// What the session does with a command that was in flight when its connection failed and the
+// session recovered (RFC 7143 section 6.3.5: at ERL 0 the target discards such tasks, so the
+// initiator must decide whether re-issuing is safe).
+//   automatic: re-issue only commands that are idempotent (reads, INQUIRY, TEST UNIT READY,
+//              READ CAPACITY, writes to explicit LBAs, ...); others fail with
+//              errc::command_interrupted, since they may have executed.
+//   always:    re-issue regardless (the caller knows the command is safe to repeat), up to
+//              SessionOptions::max_command_replays times.
+//   never:     fail with errc::command_interrupted if it had been sent.
+enum class RetryPolicy : std::uint8_t { automatic, always, never };
+
 class Command {
  public:
   explicit Command(scsi::CommandSpec spec) : spec_(spec) {}
@@ -48,10 +59,12 @@ class Command {
   // Fail with errc::timed_out (and abort the task) if not complete within `d`.
   Command& timeout(std::chrono::nanoseconds d);
   Command& attribute(TaskAttribute a);
+  Command& retry(RetryPolicy p);
 
   [[nodiscard]] const scsi::CommandSpec& spec() const { return spec_; }
   [[nodiscard]] std::optional<std::chrono::nanoseconds> timeout_value() const { return timeout_; }
   [[nodiscard]] TaskAttribute task_attribute() const { return attribute_; }
+  [[nodiscard]] RetryPolicy retry_policy() const { return retry_; }
 
  private:
   friend class Session;
@@ -63,6 +76,7 @@ class Command {
   std::vector<std::byte> owned_write_;
   std::optional<std::chrono::nanoseconds> timeout_;
   TaskAttribute attribute_ = TaskAttribute::simple;
+  RetryPolicy retry_ = RetryPolicy::automatic;
 };
 
 class Completion {

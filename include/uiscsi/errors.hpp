@@ -28,6 +28,7 @@ enum class errc {
   task_aborted,           // a task management function ended the task at the target
   rejected,               // the target answered the PDU with a Reject
   target_failure,         // the target reported an iSCSI "target failure" response
+  command_interrupted,    // the connection failed after the command was sent: it may have run
   internal,               // an invariant was broken inside uiscsi (a bug)
 };
 

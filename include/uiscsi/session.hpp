@@ -82,6 +82,19 @@ struct SessionOptions {
   std::chrono::milliseconds keepalive_timeout{10000};
   int max_redirects = 4;
 
+  // Error recovery level 0: when the connection fails, log in again with the same ISID (the
+  // target reinstates the session) after DefaultTime2Wait, with doubling backoff, and send the
+  // interrupted commands again where Command::retry allows. Commands submitted meanwhile wait.
+  bool recovery = true;
+  int max_recovery_attempts = 6;
+  std::chrono::milliseconds recovery_backoff{250};
+  // How many times one command is sent again; at the next loss it fails with
+  // errc::command_interrupted (a command that kills the connection each time cannot loop).
+  int max_command_replays = 3;
+  // Offered DefaultTime2Wait (seconds before a reconnection); the larger of ours and the
+  // target's applies.
+  std::uint32_t default_time2wait = 2;
+
   Hooks hooks;
 };
 
@@ -174,6 +187,8 @@ class Session {
 
   // ---- state ----
   [[nodiscard]] bool logged_in() const;
+  // Reconnections made by error recovery so far.
+  [[nodiscard]] std::uint64_t recoveries() const;
   [[nodiscard]] NegotiatedParameters negotiated() const;
   [[nodiscard]] const std::string& target_name() const;
   [[nodiscard]] std::string target_alias() const;

@@ -37,6 +37,8 @@ class UiscsiCategory final : public std::error_category {
         return "rejected by the target";
       case errc::target_failure:
         return "target failure";
+      case errc::command_interrupted:
+        return "connection lost after the command was sent; it may have been executed";
       case errc::authentication_failed:
         return "authentication failed";
       case errc::internal:

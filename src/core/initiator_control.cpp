@@ -383,6 +383,8 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
     case AsyncEvent::connection_drop:
     case AsyncEvent::session_drop:
       // The target is dropping us; report it now rather than wait for the socket to close.
+      // Parameter2 is the Time2Wait before reconnecting (RFC 7143 section 11.9.1).
+      drop_time2wait_ = h.parameter2;
       fail_connection(c, errc::connection_closed);
       if (h.async_event == AsyncEvent::session_drop)
         for (auto& other : connections_)

@@ -199,7 +199,8 @@ ConnectionId InitiatorSession::open_connection(TimePoint now) {
   lc.itt = Itt(0x80000000u | c->cid);
   lc.cmd_sn = cmd_sn_;
   lc.leading = pick_connection() == nullptr;
-  lc.start = params_;
+  lc.start = lc.leading ? NegotiatedParams{} : params_;
+  if (recovering_) lc.tsih = 0;  // session reinstatement: same ISID, TSIH 0 (section 6.3.5)
   c->login.emplace(std::move(lc), random_);
   Connection& ref = *c;
   connections_.push_back(std::move(c));
@@ -267,6 +268,7 @@ void InitiatorSession::connection_lost(ConnectionId cid, std::error_code reason,
   if (c->state == Connection::State::login) {
     emit(LoginDone{c->cid, reason, {}, false, "connection lost during login", {}});
     finish_connection(*c, reason);
+    if (recovering_) recovery_attempt_failed(reason);
     return;
   }
   fail_connection(*c, reason);
@@ -313,8 +315,10 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
       done.redirect_address = login.redirect_address();
       done.redirect_permanent = login.redirect_permanent();
     }
+    const std::error_code why = login.error() ? login.error() : make_login_error(1, 1);
     emit(std::move(done));
-    finish_connection(c, login.error() ? login.error() : make_login_error(1, 1));
+    finish_connection(c, why);
+    if (recovering_) recovery_attempt_failed(why);
     return;
   }
 
@@ -334,6 +338,16 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
   c.state = Connection::State::full_feature;
   c.last_received = now;
   c.login.reset();
+  if (recovering_) {
+    // The reinstated session is a new I_T nexus: each LU may report it once (see
+    // absorb_reset_attention).
+    reset_attention_pending_ = true;
+    settled_luns_.clear();
+  }
+  ever_logged_in_ = true;
+  recovering_ = false;
+  recovery_attempt_ = 0;
+  drop_time2wait_.reset();
   exp_cmd_sn_ = o.exp_cmd_sn;
   max_cmd_sn_ = o.max_cmd_sn;
   emit(LoginDone{c.cid, {}, {}, false, {}, {}});
@@ -438,6 +452,7 @@ void InitiatorSession::pump_window(TimePoint now) {
 void InitiatorSession::send_task(Task& t, Connection& c, TimePoint now) {
   (void)now;
   t.phase = Task::Phase::sent;
+  t.was_sent = true;
   t.cid = c.cid;
   switch (t.kind) {
     case Task::Kind::scsi:
@@ -489,8 +504,13 @@ void InitiatorSession::finish_connection(Connection& c, std::error_code ec) {
 
 void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
   if (c.state == Connection::State::closed) return;
+  const bool was_full_feature = c.state == Connection::State::full_feature;
   finish_connection(c, ec);
-  // Tasks with allegiance to this connection end; at ERL 0 nothing survives the connection.
+  const bool last = pick_connection() == nullptr;
+  const bool recover = last && was_full_feature && recovery_possible();
+  // Tasks with allegiance to this connection: at ERL 0 nothing survives the connection, but
+  // when the session will be reinstated the commands that are safe to repeat go again.
+  std::vector<Task*> retry;
   for (auto& slot : slots_) {
     Task* t = slot.get();
     if (!t->in_use || t->phase == Task::Phase::waiting || t->cid != c.cid) continue;
@@ -498,17 +518,102 @@ void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
       free_task(t);
       continue;
     }
-    fail_task(*t, errc::connection_closed, t->kind == Task::Kind::scsi);
-  }
-  if (pick_connection() == nullptr) {
-    // No connection left: work that never went out fails too (it did not run).
-    while (!waiting_.empty()) {
-      Task* t = find_task(waiting_.front());
-      waiting_.pop_front();
-      if (t != nullptr) fail_task(*t, errc::connection_closed, false);
+    const bool safe =
+        t->kind == Task::Kind::scsi &&
+        (t->request.retry == RetryPolicy::always ||
+         (t->request.retry == RetryPolicy::automatic && retry_is_safe(t->request.cdb.view())));
+    if (recover && safe && t->replays < config_.max_command_replays) {
+      ++t->replays;
+      retry.push_back(t);
+    } else {
+      fail_task(*t, errc::connection_closed, t->kind == Task::Kind::scsi);
     }
-    if (logout_requested_) session_closed_ = true;
   }
+  if (!last) return;
+  if (recover) {
+    requeue_for_retry(std::move(retry));
+    recovering_ = true;
+    recovery_attempt_ = 0;
+    recovery_attempt_failed(ec);
+    return;
+  }
+  // No connection left: work that never went out fails too (it did not run).
+  fail_waiting(errc::connection_closed);
+  if (logout_requested_) session_closed_ = true;
+}
+
+bool InitiatorSession::recovery_possible() const {
+  return config_.recovery && ever_logged_in_ && !logout_requested_ && !session_closed_ &&
+         config_.session_type == SessionType::normal;
+}
+
+// Interrupted commands go back to the front of the queue in their original CmdSN order; they
+// get new CmdSNs in the reinstated session (RFC 7143 section 6.3.5).
+void InitiatorSession::requeue_for_retry(std::vector<Task*> tasks) {
+  std::sort(tasks.begin(), tasks.end(),
+            [](const Task* a, const Task* b) { return serial_lt(a->cmd_sn, b->cmd_sn); });
+  for (auto it = tasks.rbegin(); it != tasks.rend(); ++it) {
+    Task& t = **it;
+    t.phase = Task::Phase::waiting;
+    t.bursts.clear();
+    t.next_data_sn = t.next_r2t_sn = t.next_in_offset = t.data_in_bytes = 0;
+    t.next_sequence = 1;
+    waiting_.push_front(t.id);
+  }
+}
+
+// Plans the next reconnection, or gives up after the last attempt.
+void InitiatorSession::recovery_attempt_failed(std::error_code reason) {
+  // A refusal for good (no such target, authentication) will not heal by retrying.
+  if (login_status_class(reason) == 2 || reason == errc::authentication_failed) {
+    give_up_recovery(reason);
+    return;
+  }
+  ++recovery_attempt_;
+  if (recovery_attempt_ > config_.max_recovery_attempts) {
+    give_up_recovery(reason);
+    return;
+  }
+  // DefaultTime2Wait (or the target's own Time2Wait from an async drop) before the first
+  // attempt, then exponential backoff (RFC 7143 sections 13.15 and 11.9.1).
+  Duration delay = std::chrono::seconds(
+      drop_time2wait_.value_or(static_cast<std::uint16_t>(params_.default_time2wait)));
+  if (recovery_attempt_ > 1) {
+    Duration backoff = config_.recovery_backoff * (1 << std::min(recovery_attempt_ - 2, 10));
+    delay += std::min(backoff, config_.max_recovery_backoff);
+  }
+  emit(RecoveryNeeded{reason, delay, recovery_attempt_});
+}
+
+void InitiatorSession::give_up_recovery(std::error_code reason) {
+  recovering_ = false;
+  session_closed_ = true;
+  fail_waiting(errc::connection_closed);
+  emit(RecoveryFailed{reason});
+}
+
+void InitiatorSession::abandon(std::error_code reason, TimePoint now) {
+  now_ = now;
+  session_closed_ = true;
+  recovering_ = false;
+  for (auto& c : connections_)
+    fail_connection(*c, reason);
+  fail_waiting(reason);
+}
+
+// Queued work fails too; a task that had been sent before a recovery may have executed.
+void InitiatorSession::fail_waiting(std::error_code reason) {
+  while (!waiting_.empty()) {
+    Task* t = find_task(waiting_.front());
+    waiting_.pop_front();
+    if (t != nullptr) fail_task(*t, reason, t->was_sent);
+  }
+}
+
+void InitiatorSession::reconnect_failed(std::error_code reason, TimePoint now) {
+  now_ = now;
+  if (recovering_)
+    recovery_attempt_failed(reason ? reason : make_error_code(errc::connection_closed));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,6 +647,7 @@ void InitiatorSession::on_timer(TimePoint now) {
     if (c.state == Connection::State::login && now >= c.login_deadline) {
       emit(LoginDone{c.cid, errc::timed_out, {}, false, "login timed out", {}});
       finish_connection(c, errc::timed_out);
+      if (recovering_) recovery_attempt_failed(errc::timed_out);
       continue;
     }
     if (c.state != Connection::State::full_feature) continue;

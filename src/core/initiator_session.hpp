@@ -50,6 +50,11 @@ class InitiatorSession {
   void commit_received(ConnectionId cid, std::size_t n, TimePoint now);
   // The socket failed or reached EOF.
   void connection_lost(ConnectionId cid, std::error_code reason, TimePoint now);
+  // While recovering: the I/O layer could not open the new connection (e.g. refused).
+  void reconnect_failed(std::error_code reason, TimePoint now);
+  // Ends the session at once without recovery: every connection closes, every task fails with
+  // `reason` (the owner is shutting down).
+  void abandon(std::error_code reason, TimePoint now);
   // Bytes to write: ranges for writev(); then consume() what was written.
   std::size_t gather(ConnectionId cid, std::span<std::span<const std::byte>> out);
   void consume(ConnectionId cid, std::size_t n);
@@ -77,6 +82,8 @@ class InitiatorSession {
   // ---- state ----
   [[nodiscard]] bool logged_in() const;
   [[nodiscard]] bool closed() const;
+  // Between losing the last connection and logging in again (error recovery level 0).
+  [[nodiscard]] bool recovering() const { return recovering_; }
   [[nodiscard]] const NegotiatedParams& params() const { return params_; }
   [[nodiscard]] std::uint16_t tsih() const { return tsih_; }
   [[nodiscard]] std::uint64_t isid() const { return isid_; }
@@ -136,6 +143,12 @@ class InitiatorSession {
   void fail_connection(Connection& c, std::error_code ec);
   void finish_connection(Connection& c, std::error_code ec);
   void maybe_send_logout(TimePoint now);
+  [[nodiscard]] bool recovery_possible() const;
+  void requeue_for_retry(std::vector<Task*> tasks);
+  void recovery_attempt_failed(std::error_code reason);
+  void give_up_recovery(std::error_code reason);
+  void fail_waiting(std::error_code reason);
+  bool absorb_reset_attention(Task& t, const CommandResult& r, TimePoint now);
   void emit(Event e);
   void trace(const Connection& c, bool outbound, const Bhs& bhs, std::span<const std::byte> ahs,
              std::span<const std::byte> data);
@@ -169,6 +182,14 @@ class InitiatorSession {
   std::optional<TaskId> logout_task_;
   std::optional<TimePoint> logout_deadline_;
   bool session_closed_ = false;
+  bool ever_logged_in_ = false;
+  bool recovering_ = false;
+  int recovery_attempt_ = 0;
+  std::optional<std::uint16_t> drop_time2wait_;  // Parameter2 of an async connection drop
+  // After a reinstatement: LUs that have completed a command since (their reset unit
+  // attention is no longer expected).
+  bool reset_attention_pending_ = false;
+  std::vector<Lun> settled_luns_;
 
   std::deque<Event> events_;
   TimePoint now_{};  // the time of the current entry point

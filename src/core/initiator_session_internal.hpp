@@ -23,6 +23,8 @@ struct InitiatorSession::Task {
   Phase phase = Phase::waiting;
   ConnectionId cid = 0;
   bool immediate = false;
+  bool was_sent = false;  // went out at least once (so it may have run, even if now requeued)
+  int replays = 0;        // times sent again in a reinstated session
   SerialNumber cmd_sn;
   TimePoint submitted{};
   std::optional<TimePoint> deadline;

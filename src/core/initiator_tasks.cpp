@@ -15,6 +15,39 @@ CdbBytes CdbBytes::from(std::span<const std::byte> cdb) {
   return c;
 }
 
+bool retry_is_safe(std::span<const std::byte> cdb) {
+  if (cdb.empty()) return false;
+  switch (std::to_integer<std::uint8_t>(cdb[0])) {
+    case 0x00:  // TEST UNIT READY
+    case 0x03:  // REQUEST SENSE
+    case 0x12:  // INQUIRY
+    case 0x1a:  // MODE SENSE(6)
+    case 0x25:  // READ CAPACITY(10)
+    case 0x28:  // READ(10)
+    case 0x2a:  // WRITE(10)
+    case 0x2e:  // WRITE AND VERIFY(10)
+    case 0x2f:  // VERIFY(10)
+    case 0x35:  // SYNCHRONIZE CACHE(10)
+    case 0x4d:  // LOG SENSE
+    case 0x5a:  // MODE SENSE(10)
+    case 0x88:  // READ(16)
+    case 0x8a:  // WRITE(16)
+    case 0x8e:  // WRITE AND VERIFY(16)
+    case 0x8f:  // VERIFY(16)
+    case 0xa0:  // REPORT LUNS
+    case 0xa8:  // READ(12)
+    case 0xaa:  // WRITE(12)
+    case 0xae:  // WRITE AND VERIFY(12)
+    case 0xaf:  // VERIFY(12)
+      return true;
+    case 0x9e:  // SERVICE ACTION IN(16): READ CAPACITY(16) and GET LBA STATUS only
+      return cdb.size() > 1 && ((std::to_integer<std::uint8_t>(cdb[1]) & 0x1f) == 0x10 ||
+                                (std::to_integer<std::uint8_t>(cdb[1]) & 0x1f) == 0x12);
+    default:
+      return false;  // tape motion, reservations, COMPARE AND WRITE, MODE SELECT, unknown
+  }
+}
+
 TaskId InitiatorSession::submit(ScsiRequest request, TimePoint now) {
   now_ = now;
   Task* t = allocate_task(now);
@@ -38,9 +71,9 @@ TaskId InitiatorSession::submit(ScsiRequest request, TimePoint now) {
   } else if (request.cdb.size == 0 || request.data_in.size() > 0xffffffffu ||
              request.data_out.size() > 0xffffffffu) {
     refuse = errc::invalid_argument;
-  } else if (!logged_in() && std::none_of(connections_.begin(), connections_.end(), [](auto& c) {
-               return c->state == Connection::State::login;
-             })) {
+  } else if (!logged_in() && !recovering_ &&
+             std::none_of(connections_.begin(), connections_.end(),
+                          [](auto& c) { return c->state == Connection::State::login; })) {
     refuse = errc::not_logged_in;
   }
   if (refuse) {
@@ -188,6 +221,7 @@ void InitiatorSession::handle_scsi_response(Connection& c, const ScsiResponse& h
 }
 
 void InitiatorSession::complete_scsi(Task& t, const CommandResult& result, TimePoint now) {
+  if (reset_attention_pending_ && absorb_reset_attention(t, result, now)) return;
   CommandResult r = result;
   r.data_in_bytes = t.data_in_bytes;
   r.latency = now - t.submitted;
@@ -202,6 +236,50 @@ void InitiatorSession::complete_scsi(Task& t, const CommandResult& result, TimeP
   }
   emit(TaskDone{t.id, {}, true, std::move(r)});
   free_task(&t);
+}
+
+namespace {
+
+// Sense key and ASC of fixed (70h/71h) or descriptor (72h/73h) sense data (SPC-4 4.5).
+std::optional<std::pair<std::uint8_t, std::uint8_t>> sense_key_and_asc(
+    std::span<const std::byte> sense) {
+  if (sense.empty()) return std::nullopt;
+  const auto at = [&](std::size_t i) { return std::to_integer<std::uint8_t>(sense[i]); };
+  const std::uint8_t code = at(0) & 0x7f;
+  if ((code == 0x70 || code == 0x71) && sense.size() > 12)
+    return std::pair{static_cast<std::uint8_t>(at(2) & 0x0f), at(12)};
+  if ((code == 0x72 || code == 0x73) && sense.size() > 2)
+    return std::pair{static_cast<std::uint8_t>(at(1) & 0x0f), at(2)};
+  return std::nullopt;
+}
+
+// Commands that run despite a pending unit attention and do not clear it (SAM-5 5.14).
+bool unit_attention_exempt(std::span<const std::byte> cdb) {
+  if (cdb.empty()) return false;
+  const auto op = std::to_integer<std::uint8_t>(cdb[0]);
+  return op == 0x12 || op == 0xa0 || op == 0x03;  // INQUIRY, REPORT LUNS, REQUEST SENSE
+}
+
+}  // namespace
+
+// A reinstated session is a new I_T nexus, so each LU reports UNIT ATTENTION, ASC 29h (power
+// on, reset or I_T nexus loss; SAM-5 6.3.1) to the first command it gets. That command did not
+// run and the reset was our own doing, so it goes again, once per LU, and the event reports
+// it. Any other outcome on an LU (except for the exempt commands) settles it, so a later reset
+// by someone else is reported as usual.
+bool InitiatorSession::absorb_reset_attention(Task& t, const CommandResult& r, TimePoint now) {
+  if (t.kind != Task::Kind::scsi) return false;
+  if (std::find(settled_luns_.begin(), settled_luns_.end(), t.request.lun) != settled_luns_.end())
+    return false;
+  const auto key = r.status == 0x02 ? sense_key_and_asc(r.sense) : std::nullopt;
+  const bool reset_attention = key && key->first == 0x06 && key->second == 0x29;
+  if (!reset_attention && unit_attention_exempt(t.request.cdb.view())) return false;
+  settled_luns_.push_back(t.request.lun);
+  if (!reset_attention) return false;
+  emit(ResetAttentionAbsorbed{t.id, t.request.lun, r.sense});
+  requeue_for_retry({&t});
+  pump_window(now);
+  return true;
 }
 
 void InitiatorSession::fail_task(Task& t, std::error_code ec, bool may_have_executed) {

@@ -45,6 +45,14 @@ struct CdbBytes {
 // TaskDone event. data_in receives read data at its buffer offsets (its size is the expected
 // read length); data_out is read at the offsets the target asks for (its size is the write
 // length). Both set: a bidirectional command.
+// Whether a command that was in flight when the connection failed may be sent again after
+// the session is reinstated (error recovery level 0, RFC 7143 section 7.1.1).
+enum class RetryPolicy : std::uint8_t {
+  automatic,  // only commands that are safe to repeat: see retry_is_safe()
+  always,
+  never,
+};
+
 struct ScsiRequest {
   Lun lun;
   CdbBytes cdb;
@@ -52,7 +60,16 @@ struct ScsiRequest {
   std::span<std::byte> data_in;
   std::span<const std::byte> data_out;
   std::optional<TimePoint> deadline;  // fail with errc::timed_out (and abort) when passed
+  RetryPolicy retry = RetryPolicy::automatic;
 };
+
+// RetryPolicy::automatic: repeats only commands whose operation code means the same, harmless
+// thing whatever the device: reading and describing commands, and the direct-access reads and
+// writes that only exist with 10-, 12- and 16-byte CDBs (repeating a block write writes the same
+// blocks again). Never the 6-byte READ/WRITE, SPACE, WRITE FILEMARKS, ERASE, LOAD/UNLOAD,
+// REWIND or LOCATE, which on a tape move the medium; never COMPARE AND WRITE, reservations or
+// MODE SELECT.
+bool retry_is_safe(std::span<const std::byte> cdb);
 
 // What the target said about a SCSI command. Status and sense are data, not errors.
 struct CommandResult {
@@ -128,8 +145,31 @@ struct PduTrace {
   std::vector<std::byte> bytes;  // BHS + AHS + data segment (no digests, no padding)
 };
 
-using Event = std::variant<TaskDone, TmfDone, TextDone, LoginDone, ConnectionClosed,
-                           AsyncEventReceived, LogoutDone, PduTrace>;
+// The session lost its last connection and is recovering (error recovery level 0): the I/O
+// layer should open a new connection after `delay` and call open_connection() again. Commands
+// waiting or safe to retry are kept; the others ended with TaskDone.
+struct RecoveryNeeded {
+  std::error_code reason;
+  Duration delay{};
+  int attempt = 1;  // 1 for the first reconnection
+};
+
+// Recovery gave up (attempts exhausted or a login refused for good); the session is closed.
+struct RecoveryFailed {
+  std::error_code reason;
+};
+
+// After a reinstatement, a command got the target's UNIT ATTENTION for the new I_T nexus
+// (ASC 29h) and was sent again; `sense` is what the target returned.
+struct ResetAttentionAbsorbed {
+  TaskId id;
+  Lun lun;
+  std::vector<std::byte> sense;
+};
+
+using Event =
+    std::variant<TaskDone, TmfDone, TextDone, LoginDone, ConnectionClosed, AsyncEventReceived,
+                 LogoutDone, PduTrace, RecoveryNeeded, RecoveryFailed, ResetAttentionAbsorbed>;
 
 struct SessionConfig {
   std::string initiator_name = "iqn.2026-11.dev.uiscsi:initiator";
@@ -152,6 +192,15 @@ struct SessionConfig {
   ReservedPolicy reserved_policy = ReservedPolicy::reject;
   // Queue a PduTrace event for every PDU.
   bool trace_pdus = false;
+  // Error recovery level 0: reinstate the session when its last connection fails (same ISID,
+  // TSIH 0), after DefaultTime2Wait, with exponential backoff between attempts.
+  bool recovery = true;
+  int max_recovery_attempts = 6;
+  Duration recovery_backoff = std::chrono::milliseconds(250);
+  Duration max_recovery_backoff = std::chrono::seconds(8);
+  // A command repeated this many times fails (errc::command_interrupted) at the next loss
+  // instead, so one that brings the connection down each time cannot loop for ever.
+  int max_command_replays = 3;
 };
 
 }  // namespace uiscsi::core

@@ -47,6 +47,11 @@ Command& Command::timeout(std::chrono::nanoseconds d) {
   return *this;
 }
 
+Command& Command::retry(RetryPolicy p) {
+  retry_ = p;
+  return *this;
+}
+
 Command& Command::attribute(TaskAttribute a) {
   attribute_ = a;
   return *this;

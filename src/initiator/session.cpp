@@ -275,6 +275,9 @@ std::uint64_t Session::isid() const {
 std::uint16_t Session::tsih() const {
   return impl_->tsih();
 }
+std::uint64_t Session::recoveries() const {
+  return impl_->recoveries();
+}
 
 // ---------------------------------------------------------------------------------------------
 

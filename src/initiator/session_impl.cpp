@@ -59,6 +59,11 @@ core::SessionConfig make_core_config(const SessionOptions& o, std::string target
   c.keepalive_interval = o.keepalive_interval;
   c.keepalive_timeout = o.keepalive_timeout;
   c.trace_pdus = static_cast<bool>(o.hooks.on_pdu);
+  c.recovery = o.recovery;
+  c.max_recovery_attempts = o.max_recovery_attempts;
+  c.recovery_backoff = o.recovery_backoff;
+  c.max_command_replays = o.max_command_replays;
+  n.default_time2wait = o.default_time2wait;
   return c;
 }
 
@@ -115,11 +120,53 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
 }
 
 void SessionImpl::io_main() {
-  loop_.run([this] { return engine_->next_deadline(); },
-            [this](core::TimePoint t) {
-              engine_->on_timer(t);
-              after_engine();
-            });
+  loop_.run(
+      [this] {
+        auto d = engine_->next_deadline();
+        if (reconnect_at_ && (!d || *reconnect_at_ < *d)) d = reconnect_at_;
+        return d;
+      },
+      [this](core::TimePoint t) {
+        if (reconnect_at_ && t >= *reconnect_at_) {
+          reconnect_at_.reset();
+          start_reconnect();
+        }
+        engine_->on_timer(t);
+        after_engine();
+      });
+}
+
+// Error recovery: connect on a helper thread (connect may block until its timeout), then
+// hand the socket to the I/O thread, which starts the login.
+void SessionImpl::start_reconnect() {
+  if (reconnect_thread_.joinable()) reconnect_thread_.join();
+  set_state(SessionState::recovering);
+  reconnect_thread_ = std::thread([this] {
+    auto sock = net::connect(endpoint_, net::Clock::now() + options_.connect_timeout);
+    std::error_code failure = sock ? std::error_code{} : sock.error();
+    std::lock_guard lock(post_mutex_);
+    if (stopped_) return;
+    // EventLoop::post takes a copyable std::function, so the move-only socket rides in a
+    // shared_ptr.
+    auto s = std::make_shared<net::Socket>(sock ? std::move(*sock) : net::Socket());
+    loop_.post([this, s, failure] {
+      if (failure) {
+        log(LogLevel::warning,
+            "reconnect to " + endpoint_.to_string() + " failed: " + failure.message());
+        engine_->reconnect_failed(failure, now());
+      } else {
+        attach_socket(std::move(*s));
+        cid_ = engine_->open_connection(now());
+      }
+      after_engine();
+    });
+  });
+}
+
+void SessionImpl::attach_socket(net::Socket socket) {
+  socket_ = std::move(socket);
+  write_armed_ = false;
+  (void)loop_.add(socket_.fd(), EPOLLIN | EPOLLRDHUP, [this](std::uint32_t ev) { on_socket(ev); });
 }
 
 void SessionImpl::shutdown(std::chrono::milliseconds logout_timeout) {
@@ -147,6 +194,7 @@ void SessionImpl::shutdown(std::chrono::milliseconds logout_timeout) {
       io_.detach();
   }
   stopped_ = true;
+  if (reconnect_thread_.joinable()) reconnect_thread_.join();
   // Callbacks of commands that never completed get an error, on this thread.
   for (auto& [id, p] : pending_)
     if (p.done) p.done(Unexpected(errc::session_closed));
@@ -250,8 +298,11 @@ void SessionImpl::dispatch(core::Event& event) {
           metrics.bytes_out = p.bytes_out;
           metrics.error = e.error;
           if (e.error) {
+            // A command lost with its connection after it went out may have run.
+            if (e.error == errc::connection_closed && e.may_have_executed)
+              metrics.error = make_error_code(errc::command_interrupted);
             if (options_.hooks.on_command) options_.hooks.on_command(metrics);
-            if (p.done) p.done(Unexpected(e.error));
+            if (p.done) p.done(Unexpected(metrics.error));
             return;
           }
           Completion& c = p.completion;
@@ -282,7 +333,24 @@ void SessionImpl::dispatch(core::Event& event) {
             fn(std::move(e.keys));
           }
         } else if constexpr (std::is_same_v<T, core::LoginDone>) {
-          if (login_reported_) return;
+          if (login_reported_) {
+            // A login made by error recovery.
+            if (e.error) {
+              log(LogLevel::warning,
+                  "recovery login failed: " + e.error.message() +
+                      (e.failure_detail.empty() ? "" : " (" + e.failure_detail + ")"));
+              return;
+            }
+            ++recoveries_;
+            {
+              std::lock_guard lock(info_mutex_);
+              tsih_ = engine_->tsih();
+            }
+            logged_in_ = true;
+            log(LogLevel::info, "session reinstated, tsih " + std::to_string(engine_->tsih()));
+            set_state(SessionState::logged_in);
+            return;
+          }
           login_reported_ = true;
           login_chap_ = e.chap_algorithm;
           if (e.error) {
@@ -325,7 +393,10 @@ void SessionImpl::dispatch(core::Event& event) {
             loop_.remove(socket_.fd());
             socket_.close();
           }
-          if (e.reason) {
+          if (engine_->recovering()) {
+            log(LogLevel::warning, "connection lost (" + e.reason.message() + "); recovering");
+            set_state(SessionState::recovering, e.reason);
+          } else if (e.reason) {
             log(LogLevel::warning, "connection closed: " + e.reason.message());
             set_state(SessionState::failed, e.reason);
           } else {
@@ -350,6 +421,15 @@ void SessionImpl::dispatch(core::Event& event) {
               fn(ok());
             }
           }
+        } else if constexpr (std::is_same_v<T, core::RecoveryNeeded>) {
+          reconnect_at_ = now() + e.delay;
+        } else if constexpr (std::is_same_v<T, core::RecoveryFailed>) {
+          logged_in_ = false;
+          log(LogLevel::error, "recovery gave up: " + e.reason.message());
+          set_state(SessionState::failed, e.reason);
+        } else if constexpr (std::is_same_v<T, core::ResetAttentionAbsorbed>) {
+          log(LogLevel::info, "LUN " + e.lun.to_string() +
+                                  " reported the new I_T nexus (unit attention); command resent");
         } else if constexpr (std::is_same_v<T, core::PduTrace>) {
           if (options_.hooks.on_pdu)
             options_.hooks.on_pdu(e.outbound ? PduDirection::outbound : PduDirection::inbound,
@@ -376,6 +456,7 @@ std::uint64_t SessionImpl::submit(Lun lun, Command command, Done done) {
     r.lun = lun;
     r.cdb = core::CdbBytes::from(command.spec().cdb.bytes());
     r.attr = static_cast<core::TaskAttribute>(command.task_attribute());
+    r.retry = static_cast<core::RetryPolicy>(command.retry_policy());
     SessionAccess::prepare(command, p.completion, p.owned_write, r);
     p.bytes_out = static_cast<std::uint32_t>(r.data_out.size());
     const auto timeout = command.timeout_value()

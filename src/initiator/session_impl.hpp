@@ -51,6 +51,7 @@ class SessionImpl {
   [[nodiscard]] std::string target_alias() const;
   [[nodiscard]] std::uint64_t isid() const { return isid_; }
   [[nodiscard]] std::uint16_t tsih() const;
+  [[nodiscard]] std::uint64_t recoveries() const { return recoveries_; }
 
  private:
   struct Pending {
@@ -63,6 +64,8 @@ class SessionImpl {
   };
 
   void io_main();
+  void start_reconnect();
+  void attach_socket(net::Socket socket);
   void on_socket(std::uint32_t events);
   void after_engine();
   void flush();
@@ -88,6 +91,11 @@ class SessionImpl {
   std::atomic<bool> shutting_down_{false};
   std::mutex post_mutex_;  // orders posts against shutdown
   std::uint64_t isid_ = 0;
+
+  // Error recovery: when to dial again, and the thread doing the (blocking) connect.
+  std::optional<core::TimePoint> reconnect_at_;
+  std::thread reconnect_thread_;
+  std::atomic<std::uint64_t> recoveries_{0};
 
   std::promise<std::error_code> login_result_;
   bool login_reported_ = false;

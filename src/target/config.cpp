@@ -50,6 +50,8 @@ Result<void> apply_fault(core::FaultPlan& plan, std::string_view item) {
     plan.corrupt_header_digest_pdu = value;
   else if (key == "corrupt-data-digest")
     plan.corrupt_data_digest_pdu = value;
+  else if (key == "faulty-connections")
+    plan.faulty_connections = value;
   else if (key == "reject-pdu")
     plan.reject_pdu = value;
   else if (key == "hold-window")

@@ -112,6 +112,7 @@ class ScriptedTarget {
       ASSERT_EQ(pdus.size(), 1u) << "login round " << round;
       const auto* req = pdus[0].as<core::LoginRequest>();
       ASSERT_NE(req, nullptr) << pdus[0].describe();
+      if (round == 0) first_login_request = *req;
       auto keys = core::parse_text(pdus[0].data);
       ASSERT_TRUE(keys);
       core::KeyValueList reply;
@@ -161,6 +162,8 @@ class ScriptedTarget {
   [[nodiscard]] core::SerialNumber exp_cmd_sn() const { return exp_cmd_sn_; }
   [[nodiscard]] core::SerialNumber next_stat_sn() const { return stat_sn_; }
   [[nodiscard]] const core::DigestConfig& digests() const { return digests_; }
+  // The first Login Request of login() (ISID, TSIH, CID, CmdSN as the initiator sent them).
+  core::LoginRequest first_login_request;
 
  private:
   void collect(std::vector<SentPdu>& out) {

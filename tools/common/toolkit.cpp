@@ -73,6 +73,7 @@ int exit_code_for(std::error_code ec) {
         return kExitAuth;
       case errc::timed_out:
       case errc::connection_closed:
+      case errc::command_interrupted:
       case errc::not_logged_in:
         return kExitConnect;
       case errc::cancelled:

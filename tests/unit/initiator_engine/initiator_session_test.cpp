@@ -38,6 +38,7 @@ class InitiatorTest : public ::testing::Test {
     c.initiator_name = "iqn.2026-11.dev.uiscsi:test";
     c.target_name = "iqn.2026-11.dev.uiscsi:target";
     c.keepalive_interval = 0s;
+    c.recovery = false;  // the recovery tests turn it on
     return c;
   }
 
@@ -736,6 +737,287 @@ TEST_F(InitiatorAhsTest, BidirectionalCommandSharesDataSnWithR2tSn) {
   EXPECT_EQ(done.id, id);
   ASSERT_FALSE(done.error) << done.error.message();
   EXPECT_EQ(in, back);
+}
+
+}  // namespace
+}  // namespace uiscsi::core
+
+namespace uiscsi::core {
+namespace {
+
+// Error recovery level 0: the session is reinstated and safe commands go again.
+class RecoveryTest : public InitiatorTest {
+ protected:
+  SessionConfig recovering_config() {
+    SessionConfig c = config();
+    c.recovery = true;
+    c.max_recovery_attempts = 3;
+    c.recovery_backoff = 100ms;
+    return c;
+  }
+  // Replaces the scripted target by a fresh one on the new connection and logs in.
+  void reconnect(std::uint16_t tsih = 0x20) {
+    cid = s->open_connection(now);
+    t = std::make_unique<ScriptedTarget>(*s, cid, &now);
+    t->login({}, 8192, tsih);
+  }
+};
+
+TEST_F(RecoveryTest, SafeCommandsAreReissuedInCmdSnOrderAfterReinstatement) {
+  start(recovering_config());
+  const std::uint64_t isid = s->isid();
+  std::vector<std::byte> a(512);
+  ScsiRequest read_a;
+  read_a.cdb = kRead10;
+  read_a.data_in = a;
+  ScsiRequest write_b;
+  write_b.cdb = kWrite10;
+  const auto data = pattern(4096);
+  write_b.data_out = data;
+  ScsiRequest tape_write;  // WRITE(6): on a tape this moves the medium; never repeated silently
+  tape_write.cdb = cdb({0x0a, 0, 0, 1, 0, 0});
+  tape_write.data_out = std::span(data).first(512);
+  s->submit(read_a, now);
+  s->submit(write_b, now);
+  const TaskId it = s->submit(tape_write, now);
+  ASSERT_EQ(t->drain().size(), 3u);
+
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  std::vector<RecoveryNeeded> needed;
+  std::vector<TaskDone> done;
+  while (auto e = s->poll_event()) {
+    if (auto* x = std::get_if<RecoveryNeeded>(&*e)) needed.push_back(*x);
+    if (auto* x = std::get_if<TaskDone>(&*e)) done.push_back(*x);
+  }
+  ASSERT_EQ(needed.size(), 1u);
+  EXPECT_EQ(needed[0].attempt, 1);
+  EXPECT_EQ(needed[0].delay, 2s) << "DefaultTime2Wait";
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, it);
+  EXPECT_EQ(done[0].error, errc::connection_closed);
+  EXPECT_TRUE(done[0].may_have_executed) << "it was sent: the caller must know it may have run";
+  EXPECT_TRUE(s->recovering());
+
+  now += 2s;
+  reconnect();
+  EXPECT_EQ(t->first_login_request.isid, isid) << "reinstatement keeps the ISID";
+  EXPECT_EQ(t->first_login_request.tsih, 0) << "and asks with TSIH 0";
+  auto sent = t->drain();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].as<ScsiCommand>()->cdb[0], std::byte{0x28}) << "in the original order";
+  EXPECT_EQ(sent[1].as<ScsiCommand>()->cdb[0], std::byte{0x2a});
+  // The write's data goes out again from the caller's buffer.
+  EXPECT_EQ(sent[1].as<ScsiCommand>()->expected_data_transfer_length, 4096u);
+}
+
+TEST_F(RecoveryTest, RecoveryThenRetriedCommandsComplete) {
+  start(recovering_config());
+  std::vector<std::byte> a(512);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = a;
+  const TaskId id = s->submit(r, now);
+  const auto old_cmd = t->drain_one();
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  ASSERT_EQ(events<RecoveryNeeded>().size(), 1u);
+  ScsiRequest tur;
+  tur.cdb = cdb({0, 0, 0, 0, 0, 0});
+  const TaskId later = s->submit(tur, now);
+  now += 2s;
+  reconnect();
+  ASSERT_TRUE(s->logged_in());
+  EXPECT_FALSE(s->recovering());
+  auto sent = t->drain();
+  ASSERT_EQ(sent.size(), 2u);
+  const auto* again = sent[0].as<ScsiCommand>();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->cdb, old_cmd.as<ScsiCommand>()->cdb) << "the interrupted read goes first";
+  EXPECT_EQ(sent[1].as<ScsiCommand>()->cdb[0], std::byte{0});
+  EXPECT_EQ(again->cmd_sn, sent[1].as<ScsiCommand>()->cmd_sn - 1);
+  DataIn d;
+  d.itt = again->itt;
+  d.final = true;
+  d.status_present = true;
+  const auto data = pattern(512, 5);
+  t->send(Header{d}, data);
+  ScsiResponse rsp;
+  rsp.itt = sent[1].bhs.itt();
+  t->send(Header{rsp});
+  auto done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 2u);
+  for (auto& x : done) {
+    EXPECT_FALSE(x.error) << x.error.message();
+    EXPECT_TRUE(x.id == id || x.id == later);
+  }
+  EXPECT_EQ(a, data);
+}
+
+TEST_F(RecoveryTest, GivesUpAfterTheLastAttempt) {
+  start(recovering_config());
+  ScsiRequest r;
+  r.cdb = kRead10;
+  std::vector<std::byte> a(512);
+  r.data_in = a;
+  s->submit(r, now);
+  t->drain();
+  std::vector<Duration> delays;
+  std::vector<RecoveryFailed> failed;
+  std::vector<TaskDone> done;
+  auto collect = [&] {
+    while (auto e = s->poll_event()) {
+      if (auto* x = std::get_if<RecoveryNeeded>(&*e)) delays.push_back(x->delay);
+      if (auto* x = std::get_if<RecoveryFailed>(&*e)) failed.push_back(*x);
+      if (auto* x = std::get_if<TaskDone>(&*e)) done.push_back(*x);
+    }
+  };
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  collect();
+  for (int i = 0; i < 3; ++i) {
+    s->reconnect_failed(std::make_error_code(std::errc::connection_refused), now);
+    collect();
+  }
+  // Time2Wait, then Time2Wait plus a doubling backoff; the fourth failure ends it.
+  ASSERT_EQ(delays.size(), 3u);
+  EXPECT_EQ(delays[0], 2s);
+  EXPECT_EQ(delays[1], 2s + 100ms);
+  EXPECT_EQ(delays[2], 2s + 200ms);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].reason, std::errc::connection_refused);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].error, errc::connection_closed);
+  EXPECT_TRUE(done[0].may_have_executed);
+  EXPECT_TRUE(s->closed());
+}
+
+TEST_F(RecoveryTest, ACommandIsRepeatedAtMostMaxCommandReplaysTimes) {
+  SessionConfig c = recovering_config();
+  c.max_command_replays = 2;
+  start(c);
+  std::vector<std::byte> a(512);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = a;
+  r.retry = RetryPolicy::always;
+  const TaskId id = s->submit(r, now);
+  for (int sent = 1; sent <= 3; ++sent) {
+    ASSERT_EQ(t->drain().size(), 1u) << "send " << sent;
+    s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+    const auto done = events<TaskDone>();
+    if (sent <= 2) {
+      EXPECT_TRUE(done.empty()) << "repeated after loss " << sent;
+      now += 2s;
+      reconnect();
+    } else {
+      ASSERT_EQ(done.size(), 1u);
+      EXPECT_EQ(done[0].id, id);
+      EXPECT_EQ(done[0].error, errc::connection_closed);
+      EXPECT_TRUE(done[0].may_have_executed);
+    }
+  }
+  EXPECT_TRUE(s->recovering()) << "the session itself still recovers";
+}
+
+TEST_F(RecoveryTest, NoRecoveryAfterALogoutWasAsked) {
+  start(recovering_config());
+  s->logout(now, now + 5s);
+  t->drain();
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  EXPECT_TRUE(events<RecoveryNeeded>().empty());
+  EXPECT_FALSE(s->recovering());
+}
+
+// Fixed-format sense: UNIT ATTENTION with the given ASC/ASCQ, as the response data segment
+// carries it (SenseLength first).
+std::vector<std::byte> unit_attention_segment(std::uint8_t asc, std::uint8_t ascq) {
+  std::vector<std::byte> seg(2 + 18);
+  seg[1] = std::byte{18};
+  seg[2] = std::byte{0x70};
+  seg[2 + 2] = std::byte{0x06};
+  seg[2 + 7] = std::byte{10};
+  seg[2 + 12] = std::byte{asc};
+  seg[2 + 13] = std::byte{ascq};
+  return seg;
+}
+
+TEST_F(RecoveryTest, ResetUnitAttentionAfterReinstatementIsAbsorbedOncePerLu) {
+  start(recovering_config());
+  ScsiRequest tur;
+  tur.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(tur, now);
+  t->drain();
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  now += 2s;
+  reconnect();
+  auto first = t->drain_one();
+  ASSERT_NE(first.as<ScsiCommand>(), nullptr);
+  ScsiResponse ua;
+  ua.itt = first.bhs.itt();
+  ua.status = 0x02;
+  t->send(Header{ua}, unit_attention_segment(0x29, 0x07));
+  int absorbed = 0, done_early = 0;
+  while (auto e = s->poll_event()) {
+    absorbed += std::holds_alternative<ResetAttentionAbsorbed>(*e) ? 1 : 0;
+    done_early += std::holds_alternative<TaskDone>(*e) ? 1 : 0;
+  }
+  EXPECT_EQ(done_early, 0) << "the nexus loss attention is ours, not the caller's";
+  EXPECT_EQ(absorbed, 1);
+  auto again = t->drain_one();
+  ASSERT_NE(again.as<ScsiCommand>(), nullptr);
+  EXPECT_EQ(again.as<ScsiCommand>()->cdb[0], std::byte{0});
+  EXPECT_EQ(again.as<ScsiCommand>()->cmd_sn, first.as<ScsiCommand>()->cmd_sn + 1);
+  ScsiResponse good;
+  good.itt = again.bhs.itt();
+  t->send(Header{good});
+  auto done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].error);
+  EXPECT_EQ(done[0].result.status, 0);
+
+  // A later reset (someone's LOGICAL UNIT RESET) reaches the caller.
+  const TaskId later = s->submit(tur, now);
+  auto cmd = t->drain_one();
+  ScsiResponse ua2;
+  ua2.itt = cmd.bhs.itt();
+  ua2.status = 0x02;
+  t->send(Header{ua2}, unit_attention_segment(0x29, 0x03));
+  done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, later);
+  EXPECT_EQ(done[0].result.status, 0x02);
+}
+
+TEST_F(RecoveryTest, AsyncConnectionDropUsesTheTargetsTime2Wait) {
+  start(recovering_config());
+  AsyncMessage m;
+  m.async_event = AsyncEvent::connection_drop;
+  m.parameter2 = 7;  // Time2Wait
+  m.parameter3 = 20;
+  t->send(Header{m});
+  auto needed = events<RecoveryNeeded>();
+  ASSERT_EQ(needed.size(), 1u);
+  EXPECT_EQ(needed[0].delay, 7s);
+}
+
+TEST(RetryPolicy, AutomaticRetriesOnlyWhatIsSafeOnAnyDevice) {
+  auto safe = [](std::initializer_list<int> bytes) {
+    std::vector<std::byte> v;
+    for (int b : bytes)
+      v.push_back(static_cast<std::byte>(b));
+    return retry_is_safe(v);
+  };
+  EXPECT_TRUE(safe({0x28}));        // READ(10)
+  EXPECT_TRUE(safe({0x8a}));        // WRITE(16)
+  EXPECT_TRUE(safe({0x12}));        // INQUIRY
+  EXPECT_TRUE(safe({0x9e, 0x10}));  // READ CAPACITY(16)
+  EXPECT_FALSE(safe({0x08}));       // READ(6): a tape read moves the medium
+  EXPECT_FALSE(safe({0x0a}));       // WRITE(6)
+  EXPECT_FALSE(safe({0x10}));       // WRITE FILEMARKS
+  EXPECT_FALSE(safe({0x11}));       // SPACE
+  EXPECT_FALSE(safe({0x91}));       // SPACE(16) / SYNCHRONIZE CACHE(16): ambiguous, so no
+  EXPECT_FALSE(safe({0x89}));       // COMPARE AND WRITE
+  EXPECT_FALSE(safe({0x5f}));       // PERSISTENT RESERVE OUT
+  EXPECT_FALSE(safe({0x9e, 0x1f}));
+  EXPECT_FALSE(retry_is_safe({}));
 }
 
 }  // namespace
