@@ -61,7 +61,7 @@ class Child {
         if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
         lines_.push_back(line);
       }
-      if (!fill(100)) break;
+      if (!fill(100) && eof_) break;  // a quiet 100 ms is not the end (slow starts under ASan)
     }
     return "";
   }
@@ -96,7 +96,10 @@ class Child {
     if (::poll(&p, 1, timeout_ms) <= 0) return false;
     char buf[4096];
     const ssize_t n = ::read(out_, buf, sizeof buf);
-    if (n <= 0) return false;
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
     buffer_.append(buf, static_cast<std::size_t>(n));
     return true;
   }
@@ -104,6 +107,7 @@ class Child {
   pid_t pid_ = -1;
   int out_ = -1;
   bool reaped_ = false;
+  bool eof_ = false;
   std::string buffer_;
   std::vector<std::string> lines_;
 };
