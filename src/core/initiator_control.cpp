@@ -59,7 +59,7 @@ TaskId InitiatorSession::submit_tmf(TmfFunction function, Lun lun, std::optional
     h.lun = ref->request.lun;
     h.referenced_task_tag = ref->itt;
     h.ref_cmd_sn = ref->cmd_sn;
-    if (function == TmfFunction::task_reassign) h.exp_data_sn = SerialNumber(ref->next_data_sn);
+    if (function == TmfFunction::task_reassign) h.exp_data_sn = SerialNumber(ref->data_sns.next());
   }
   t->phase = Task::Phase::sent;
   t->cid = c->cid;
@@ -326,9 +326,12 @@ void InitiatorSession::send_exp_stat_sn_ack(Connection& c) {
 
 void InitiatorSession::handle_nop_in(Connection& c, const NopIn& h, const InboundPdu& pdu,
                                      TimePoint now) {
-  // StatSN advances only for a NOP-In that answers one of our pings (section 11.19.3).
+  // StatSN advances only for a NOP-In that answers one of our pings (section 11.19.3); the
+  // target's own NOP-In carries the next StatSN, which shows a lost status at ERL >= 1.
   note_stat_sn(c, h.stat_sn, !h.itt.is_reserved());
+  if (erl1() && h.itt.is_reserved()) note_stat_sn_gap(c, h.stat_sn, false);
   update_window(h.exp_cmd_sn, h.max_cmd_sn);
+  if (c.state == Connection::State::closed) return;
   if (!h.ttt.is_reserved()) {
     // The target pings us: answer at once, echoing TTT, LUN and the ping data.
     NopOut r;
@@ -347,11 +350,12 @@ void InitiatorSession::handle_nop_in(Connection& c, const NopIn& h, const Inboun
   if (!h.itt.is_reserved()) {
     Task* t = find_task(h.itt);
     if (t != nullptr && t->kind == Task::Kind::nop_ping) {
+      const bool probe = c.ping == t->id && c.probing;
       if (c.ping == t->id) c.ping.reset();
       free_task(t);
+      if (probe) probe_answered(c, now);
     }
   }
-  (void)now;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,6 +422,8 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
 // ITT tells which task it concerns; the Reject's own ITT is 0xffffffff.
 
 void InitiatorSession::handle_reject(Connection& c, const Reject& h, const InboundPdu& pdu) {
+  note_stat_sn(c, h.stat_sn, true);  // StatSN advances after a Reject (section 11.17)
+  if (c.state == Connection::State::closed) return;
   update_window(h.exp_cmd_sn, h.max_cmd_sn);
   if (pdu.data.size() < kBhsSize) return;
   const Itt itt(load_be32(pdu.data.data() + 16));
@@ -428,6 +434,17 @@ void InitiatorSession::handle_reject(Connection& c, const Reject& h, const Inbou
     return;
   }
   const auto rejected_op = static_cast<Opcode>(load_u8(pdu.data.data()) & 0x3fu);
+  if (erl1() && t->kind == Task::Kind::scsi) {
+    // Section 6.7: a command whose immediate data failed its digest was discarded: it goes
+    // again, same ITT and CmdSN. Damaged Data-Out is asked for again by a recovery R2T. A
+    // SNACK the target cannot serve is asked again by the probe (or the connection goes).
+    if (h.reason == RejectReason::data_digest_error && rejected_op == Opcode::scsi_command) {
+      retry_command(*t, c, now_);
+      return;
+    }
+    if (h.reason == RejectReason::data_digest_error && rejected_op == Opcode::scsi_data_out) return;
+    if (rejected_op == Opcode::snack_request) return;
+  }
   // A rejected SCSI Command never ran; a rejected Data-Out belongs to a command that did.
   const bool ran = t->kind == Task::Kind::scsi && rejected_op != Opcode::scsi_command;
   if (ran) {

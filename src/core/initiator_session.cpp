@@ -56,7 +56,7 @@ class InitiatorSession::Placement final : public DataPlacement {
     if (d == nullptr) return {};
     Task* t = s_.find_task(d->itt);
     if (t == nullptr || t->kind != Task::Kind::scsi || t->phase != Task::Phase::sent) return {};
-    if (d->data_sn != t->next_data_sn) return {};
+    if (d->data_sn != t->data_sns.next()) return {};
     if (std::uint64_t{d->buffer_offset} + length > t->read_length) return {};
     if (s_.params_.data_pdu_in_order && d->buffer_offset != t->next_in_offset) return {};
     return t->request.data_in.subspan(d->buffer_offset, length);
@@ -244,7 +244,9 @@ void InitiatorSession::process_input(Connection& c, TimePoint now) {
   while (c.state != Connection::State::closed) {
     auto r = c.framer.next();
     if (!r) {
-      // A malformed PDU from the target: at error recovery level 0 the connection is lost.
+      // A malformed or damaged PDU from the target: at error recovery level 0 the connection is
+      // lost; at level 1 a digest error is recovered from (initiator_erl1.cpp).
+      if (recover_from_input_error(c, r.error(), now)) continue;
       fail_connection(c, r.error());
       return;
     }
@@ -332,9 +334,12 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
   FramerConfig fc = c.framer.config();
   fc.digests = c.digests;
   fc.max_recv_data_segment_length = params_.receive_limit(Role::initiator);
+  // ERL >= 1: a PDU with a bad header digest is skipped, not fatal (initiator_erl1.cpp).
+  fc.skip_pdu_on_header_digest_error = erl1();
   c.framer.configure(fc);
   c.exp_stat_sn = o.stat_sn + 1;
   c.acked_stat_sn = c.exp_stat_sn;
+  c.stat_sns.reset(c.exp_stat_sn.value());
   c.state = Connection::State::full_feature;
   c.last_received = now;
   c.login.reset();
@@ -396,6 +401,10 @@ void InitiatorSession::handle_pdu(Connection& c, const InboundPdu& pdu, TimePoin
 // RFC 7143 section 4.2.2.2: StatSN advances by one per status-carrying PDU.
 void InitiatorSession::note_stat_sn(Connection& c, SerialNumber stat_sn, bool advances) {
   if (!advances) return;
+  if (erl1()) {
+    note_stat_sn_gap(c, stat_sn, true);
+    return;
+  }
   if (serial_ge(stat_sn, c.exp_stat_sn)) c.exp_stat_sn = stat_sn + 1;
 }
 
@@ -556,7 +565,13 @@ void InitiatorSession::requeue_for_retry(std::vector<Task*> tasks) {
     Task& t = **it;
     t.phase = Task::Phase::waiting;
     t.bursts.clear();
-    t.next_data_sn = t.next_r2t_sn = t.next_in_offset = t.data_in_bytes = 0;
+    t.data_sns.reset(0);
+    t.r2t_sns.reset(0);
+    t.next_in_offset = t.data_in_bytes = 0;
+    t.had_data_gap = false;
+    t.held_status.reset();
+    t.write_requested = 0;
+    t.command_retries = 0;
     t.next_sequence = 1;
     waiting_.push_front(t.id);
   }
@@ -629,8 +644,10 @@ std::optional<TimePoint> InitiatorSession::next_deadline() const {
     if (c->state != Connection::State::full_feature) continue;
     if (c->ping) {
       consider(c->ping_deadline);
-    } else if (config_.keepalive_interval.count() > 0) {
-      consider(c->last_received + config_.keepalive_interval);
+    } else {
+      if (config_.keepalive_interval.count() > 0)
+        consider(c->last_received + config_.keepalive_interval);
+      if (needs_probe(*c)) consider(c->last_received + config_.recovery_probe_interval);
     }
   }
   for (const auto& slot : slots_)
@@ -656,9 +673,17 @@ void InitiatorSession::on_timer(TimePoint now) {
       fail_connection(c, errc::timed_out);
       continue;
     }
-    if (!c.ping && config_.keepalive_interval.count() > 0 &&
-        now >= c.last_received + config_.keepalive_interval)
+    if (!c.ping && needs_probe(c) && now >= c.last_received + config_.recovery_probe_interval) {
+      // ERL >= 1: commands outstanding and silence: look for lost PDUs (initiator_erl1.cpp).
       send_nop_ping(c, now);
+      c.probing = true;
+      c.probe_saw_status_gap = c.stat_sns.has_gap();
+      c.probe_sent = now;
+      ++erl1_counters_.probes;
+    } else if (!c.ping && config_.keepalive_interval.count() > 0 &&
+               now >= c.last_received + config_.keepalive_interval) {
+      send_nop_ping(c, now);
+    }
   }
   for (auto& slot : slots_) {
     Task* t = slot.get();

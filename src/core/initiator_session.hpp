@@ -84,6 +84,7 @@ class InitiatorSession {
   [[nodiscard]] bool closed() const;
   // Between losing the last connection and logging in again (error recovery level 0).
   [[nodiscard]] bool recovering() const { return recovering_; }
+  [[nodiscard]] const Erl1Counters& erl1_counters() const { return erl1_counters_; }
   [[nodiscard]] const NegotiatedParams& params() const { return params_; }
   [[nodiscard]] std::uint16_t tsih() const { return tsih_; }
   [[nodiscard]] std::uint64_t isid() const { return isid_; }
@@ -149,6 +150,21 @@ class InitiatorSession {
   void give_up_recovery(std::error_code reason);
   void fail_waiting(std::error_code reason);
   bool absorb_reset_attention(Task& t, const CommandResult& r, TimePoint now);
+
+  // Error recovery level 1 (initiator_erl1.cpp).
+  enum class DataSnFate { fresh, duplicate, invalid };
+  [[nodiscard]] bool erl1() const { return params_.error_recovery_level >= 1; }
+  void send_snack(Connection& c, SnackType type, Itt itt, Lun lun, Ttt ttt, std::uint32_t beg_run,
+                  std::uint32_t run_length);
+  bool recover_from_input_error(Connection& c, std::error_code ec, TimePoint now);
+  DataSnFate accept_data_sn(Connection& c, Task& t, std::uint32_t data_sn);
+  bool hold_status(Connection& c, Task& t, const CommandResult& r, std::uint32_t data_sns_sent);
+  void release_held_status(Task& t, TimePoint now);
+  void note_stat_sn_gap(Connection& c, SerialNumber stat_sn, bool advances);
+  void retry_command(Task& t, Connection& c, TimePoint now);
+  void send_data_ack(Connection& c, const DataIn& h, const Task& t);
+  void probe_answered(Connection& c, TimePoint now);
+  [[nodiscard]] bool needs_probe(const Connection& c) const;
   void emit(Event e);
   void trace(const Connection& c, bool outbound, const Bhs& bhs, std::span<const std::byte> ahs,
              std::span<const std::byte> data);
@@ -191,6 +207,7 @@ class InitiatorSession {
   bool reset_attention_pending_ = false;
   std::vector<Lun> settled_luns_;
 
+  Erl1Counters erl1_counters_;
   std::deque<Event> events_;
   TimePoint now_{};  // the time of the current entry point
 };

@@ -1,10 +1,12 @@
 // Private structures of InitiatorSession, shared by its source files. Not a public header.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "core/data_out_plan.hpp"
 #include "core/initiator_session.hpp"
+#include "core/sequence_tracker.hpp"
 
 namespace uiscsi::core {
 
@@ -33,8 +35,10 @@ struct InitiatorSession::Task {
   ScsiRequest request;
   std::uint32_t read_length = 0;
   std::uint32_t write_length = 0;
-  std::uint32_t next_data_sn = 0;  // Data-In (and, for bidirectional commands, R2T) numbering
-  std::uint32_t next_r2t_sn = 0;   // R2T numbering of write-only commands
+  // Data-In (and, for bidirectional commands, R2T) numbering, and the R2T numbering of
+  // write-only commands. Out-of-order arrival is tolerated only at ERL >= 1.
+  SequenceTracker data_sns;
+  SequenceTracker r2t_sns;
   std::uint32_t next_in_offset = 0;
   std::uint32_t data_in_bytes = 0;
   struct Burst {
@@ -43,6 +47,16 @@ struct InitiatorSession::Task {
   };
   std::vector<Burst> bursts;        // data sequences still to send
   std::uint32_t next_sequence = 1;  // 0 is the unsolicited sequence
+
+  // Error recovery level 1 (initiator_erl1.cpp). After a lost or discarded Data-In, later
+  // ones are accepted out of DataSN order and the missing ones asked for again; a status that
+  // comes before all the data is held until the data is complete.
+  bool had_data_gap = false;  // Data-In came out of order: offsets are no longer in order
+  std::optional<CommandResult> held_status;
+  std::uint32_t held_status_data_sns = 0;  // Data-In PDUs the held status says were sent
+  std::uint64_t write_requested = 0;       // bytes asked for: unsolicited plus every R2T
+  int command_retries = 0;                 // times the command PDU went again (same CmdSN)
+  TimePoint last_sent{};
 
   // Task management.
   TmfFunction function = TmfFunction::abort_task;
@@ -79,6 +93,14 @@ struct InitiatorSession::Connection {
   TimePoint last_received{};
   std::optional<TaskId> ping;
   TimePoint ping_deadline{};
+
+  // Error recovery level 1: statuses that arrived after a lost one (ExpStatSN stays at the
+  // gap until the Status SNACK fills it), and the probe ping that looks for lost PDUs.
+  SequenceTracker stat_sns;           // next() == exp_stat_sn at ERL >= 1
+  int status_snacks = 0;              // unanswered Status SNACKs for the current gap
+  bool probing = false;               // the outstanding ping is a recovery probe
+  bool probe_saw_status_gap = false;  // a StatSN gap was open when the probe went
+  TimePoint probe_sent{};
 };
 
 }  // namespace uiscsi::core

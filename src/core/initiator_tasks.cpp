@@ -108,6 +108,8 @@ void InitiatorSession::send_scsi_command(Task& t, Connection& c) {
   encode_header(Header{h}, bhs);
   const auto immediate = t.request.data_out.first(plan.immediate_bytes);
   push_pdu(c, make_out_pdu(bhs, ahs, immediate, c.digests));
+  t.last_sent = now_;
+  t.write_requested = std::uint64_t{plan.immediate_bytes} + plan.unsolicited_dataout_bytes;
   if (plan.unsolicited_dataout_bytes > 0) {
     t.bursts.push_back({0, DataSequence(Ttt::reserved(), plan.immediate_bytes,
                                         plan.unsolicited_dataout_bytes, c.send_limit)});
@@ -123,18 +125,28 @@ void InitiatorSession::handle_r2t(Connection& c, const R2t& h) {
     return;
   }
   // R2TSN counts R2Ts per task; bidirectional commands share it with Data-In (section 11.8.4).
-  std::uint32_t& expected = t->bidirectional() ? t->next_data_sn : t->next_r2t_sn;
-  if (h.r2t_sn != expected) {
+  // At ERL >= 1 a lost R2T is asked for again and a retransmitted one is served late.
+  SequenceTracker& sns = t->bidirectional() ? t->data_sns : t->r2t_sns;
+  const bool tolerate = erl1() && !t->bidirectional();
+  const auto got = tolerate ? sns.accept(h.r2t_sn)
+                   : h.r2t_sn == sns.next()
+                       ? sns.accept(h.r2t_sn)
+                       : SequenceTracker::Accepted{SequenceTracker::Fate::too_far, {}};
+  if (got.fate == SequenceTracker::Fate::too_far) {
     abort_in_flight(*t, protocol_errc::sequence_error, now_);
     return;
   }
-  ++expected;
+  if (got.fate == SequenceTracker::Fate::duplicate) return;  // already being served
+  if (got.gap.length > 0)
+    send_snack(c, SnackType::data_r2t, t->itt, t->request.lun, Ttt::reserved(), got.gap.begin,
+               got.gap.length);
   const std::uint64_t end = std::uint64_t{h.buffer_offset} + h.desired_data_transfer_length;
   if (h.desired_data_transfer_length == 0 || end > t->write_length ||
       h.desired_data_transfer_length > params_.max_burst_length) {
     abort_in_flight(*t, protocol_errc::invalid_field, now_);
     return;
   }
+  t->write_requested += h.desired_data_transfer_length;
   const std::uint32_t seq = t->next_sequence++;
   t->bursts.push_back(
       {seq, DataSequence(h.ttt, h.buffer_offset, h.desired_data_transfer_length, c.send_limit)});
@@ -155,17 +167,21 @@ void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const Inbo
     abort_in_flight(*t, protocol_errc::unexpected_response, now);
     return;
   }
-  if (h.data_sn != t->next_data_sn) {
-    abort_in_flight(*t, protocol_errc::sequence_error, now);
-    return;
+  switch (accept_data_sn(c, *t, h.data_sn)) {
+    case DataSnFate::invalid:
+      abort_in_flight(*t, protocol_errc::sequence_error, now);
+      return;
+    case DataSnFate::duplicate:
+      return;  // a retransmission of data we have
+    case DataSnFate::fresh:
+      break;
   }
-  ++t->next_data_sn;
   const auto len = static_cast<std::uint32_t>(pdu.data.size());
   if (std::uint64_t{h.buffer_offset} + len > t->read_length) {
     abort_in_flight(*t, protocol_errc::invalid_field, now);  // more data than we asked for
     return;
   }
-  if (params_.data_pdu_in_order && h.buffer_offset != t->next_in_offset) {
+  if (params_.data_pdu_in_order && !t->had_data_gap && h.buffer_offset != t->next_in_offset) {
     abort_in_flight(*t, protocol_errc::sequence_error, now);
     return;
   }
@@ -173,8 +189,12 @@ void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const Inbo
     std::memcpy(t->request.data_in.data() + h.buffer_offset, pdu.data.data(), len);
   t->next_in_offset = h.buffer_offset + len;
   t->data_in_bytes += len;
+  if (h.acknowledge && erl1()) send_data_ack(c, h, *t);
 
-  if (!h.status_present) return;
+  if (!h.status_present) {
+    if (t->held_status) release_held_status(*t, now);
+    return;
+  }
   if (!h.final) {
     abort_in_flight(*t, protocol_errc::invalid_field, now);  // S requires F (section 11.7.3)
     return;
@@ -184,6 +204,7 @@ void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const Inbo
   r.residual_count = h.residual_count;
   r.underflow = h.underflow;
   r.overflow = h.overflow;
+  if (hold_status(c, *t, r, h.data_sn + 1)) return;
   complete_scsi(*t, r, now);
 }
 
@@ -217,6 +238,8 @@ void InitiatorSession::handle_scsi_response(Connection& c, const ScsiResponse& h
     r.sense.assign(pdu.data.begin() + 2,
                    pdu.data.begin() + 2 + static_cast<std::ptrdiff_t>(sense_length));
   }
+  // ExpDataSN: the Data-In PDUs the target sent; any still missing are asked for first.
+  if (hold_status(c, *t, r, h.exp_data_sn)) return;
   complete_scsi(*t, r, now);
 }
 

@@ -85,6 +85,17 @@ struct CommandResult {
   Duration latency{};
 };
 
+// What error recovery level 1 has done on a session (InitiatorSession::erl1_counters()).
+struct Erl1Counters {
+  std::uint64_t digest_errors = 0;    // PDUs received with a header or data digest error
+  std::uint64_t data_r2t_snacks = 0;  // Data/R2T SNACKs sent
+  std::uint64_t status_snacks = 0;
+  std::uint64_t data_acks = 0;
+  std::uint64_t rdata_snacks = 0;
+  std::uint64_t command_retries = 0;  // command PDUs sent again with the same CmdSN
+  std::uint64_t probes = 0;           // NOP-Out pings sent to look for lost PDUs
+};
+
 // A task finished. An error means the command's outcome is unknown or it did not run:
 // errc::timed_out / errc::cancelled (aborted by us), errc::task_aborted (a TMF ended it),
 // errc::connection_closed (the connection failed), errc::rejected (the target sent a Reject),
@@ -201,6 +212,13 @@ struct SessionConfig {
   // A command repeated this many times fails (errc::command_interrupted) at the next loss
   // instead, so one that brings the connection down each time cannot loop for ever.
   int max_command_replays = 3;
+  // Error recovery level 1 (when negotiated): with commands outstanding and nothing received
+  // for this long, a NOP-Out ping probes for lost PDUs (its answer carries StatSN and
+  // ExpCmdSN). A command PDU is sent again at most max_command_retries times and a Status
+  // SNACK at most max_status_snacks times for one gap; then the connection is given up.
+  Duration recovery_probe_interval = std::chrono::seconds(1);
+  int max_command_retries = 3;
+  int max_status_snacks = 3;
 };
 
 }  // namespace uiscsi::core
