@@ -91,6 +91,10 @@ struct SessionOptions {
   // How many times one command is sent again; at the next loss it fails with
   // errc::command_interrupted (a command that kills the connection each time cannot loop).
   int max_command_replays = 3;
+  // Error recovery level 1 (error_recovery_level = 1, when the target agrees): lost or damaged
+  // PDUs are asked for again with SNACKs instead of costing the connection. With commands
+  // outstanding and nothing heard for this long, a NOP-Out ping looks for what was lost.
+  std::chrono::milliseconds recovery_probe_interval{1000};
   // Offered DefaultTime2Wait (seconds before a reconnection); the larger of ours and the
   // target's applies.
   std::uint32_t default_time2wait = 2;
@@ -99,6 +103,17 @@ struct SessionOptions {
 };
 
 // The parameters in force after login (RFC 7143 section 13).
+// What error recovery has done on a session so far (Session::recovery_stats()).
+struct RecoveryStats {
+  std::uint64_t reinstatements = 0;   // ERL 0: the session logged in again after a lost connection
+  std::uint64_t digest_errors = 0;    // ERL 1: PDUs received with a bad header or data digest
+  std::uint64_t data_r2t_snacks = 0;  // ERL 1: Data-In or R2T PDUs asked for again
+  std::uint64_t status_snacks = 0;    // ERL 1: statuses asked for again
+  std::uint64_t data_acks = 0;        // ERL 1: DataACKs sent for A-bit Data-In
+  std::uint64_t command_retries = 0;  // ERL 1: commands sent again with the same CmdSN
+  std::uint64_t probes = 0;           // ERL 1: NOP-Out pings sent to look for lost PDUs
+};
+
 struct NegotiatedParameters {
   bool header_digest = false;
   bool data_digest = false;
@@ -189,6 +204,7 @@ class Session {
   [[nodiscard]] bool logged_in() const;
   // Reconnections made by error recovery so far.
   [[nodiscard]] std::uint64_t recoveries() const;
+  [[nodiscard]] RecoveryStats recovery_stats() const;
   [[nodiscard]] NegotiatedParameters negotiated() const;
   [[nodiscard]] const std::string& target_name() const;
   [[nodiscard]] std::string target_alias() const;

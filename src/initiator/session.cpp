@@ -278,6 +278,9 @@ std::uint16_t Session::tsih() const {
 std::uint64_t Session::recoveries() const {
   return impl_->recoveries();
 }
+RecoveryStats Session::recovery_stats() const {
+  return impl_->recovery_stats();
+}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -63,6 +63,7 @@ core::SessionConfig make_core_config(const SessionOptions& o, std::string target
   c.max_recovery_attempts = o.max_recovery_attempts;
   c.recovery_backoff = o.recovery_backoff;
   c.max_command_replays = o.max_command_replays;
+  c.recovery_probe_interval = o.recovery_probe_interval;
   n.default_time2wait = o.default_time2wait;
   return c;
 }
@@ -276,6 +277,29 @@ void SessionImpl::after_engine() {
     if (!any) break;
   }
   flush();
+  // Publish error recovery counters for recovery_stats() when they moved (rarely).
+  const core::Erl1Counters& c = engine_->erl1_counters();
+  if (c.digest_errors + c.data_r2t_snacks + c.status_snacks + c.data_acks + c.command_retries +
+          c.probes !=
+      erl1_total_) {
+    erl1_total_ = c.digest_errors + c.data_r2t_snacks + c.status_snacks + c.data_acks +
+                  c.command_retries + c.probes;
+    std::lock_guard lock(info_mutex_);
+    erl1_counters_ = c;
+  }
+}
+
+RecoveryStats SessionImpl::recovery_stats() const {
+  RecoveryStats s;
+  s.reinstatements = recoveries_;
+  std::lock_guard lock(info_mutex_);
+  s.digest_errors = erl1_counters_.digest_errors;
+  s.data_r2t_snacks = erl1_counters_.data_r2t_snacks;
+  s.status_snacks = erl1_counters_.status_snacks;
+  s.data_acks = erl1_counters_.data_acks;
+  s.command_retries = erl1_counters_.command_retries;
+  s.probes = erl1_counters_.probes;
+  return s;
 }
 
 void SessionImpl::dispatch(core::Event& event) {

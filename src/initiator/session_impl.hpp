@@ -52,6 +52,7 @@ class SessionImpl {
   [[nodiscard]] std::uint64_t isid() const { return isid_; }
   [[nodiscard]] std::uint16_t tsih() const;
   [[nodiscard]] std::uint64_t recoveries() const { return recoveries_; }
+  [[nodiscard]] RecoveryStats recovery_stats() const;
 
  private:
   struct Pending {
@@ -105,6 +106,8 @@ class SessionImpl {
 
   mutable std::mutex info_mutex_;
   NegotiatedParameters negotiated_;
+  core::Erl1Counters erl1_counters_;  // a copy of the engine's, refreshed when they change
+  std::uint64_t erl1_total_ = 0;      // I/O thread: the sum last published
   std::string target_alias_;
   std::uint16_t tsih_ = 0;
 

@@ -108,6 +108,8 @@ TEST(Recovery, WritesAndReadsSurviveRepeatedDrops) {
   });
   EXPECT_TRUE(back == data);
   EXPECT_GE(s->recoveries(), 4u) << "the fault must have struck repeatedly";
+  EXPECT_EQ(s->recovery_stats().reinstatements, s->recoveries());
+  EXPECT_EQ(s->recovery_stats().status_snacks, 0u) << "ERL 0: no SNACKs";
   EXPECT_TRUE(s->logged_in());
 }
 
