@@ -25,6 +25,7 @@ TargetConnection::TargetConnection(const TargetConfig& config, TargetDirectory& 
   random_.fill(r);
   stat_sn_ = SerialNumber(load_be32(r.data()) & 0x7fffffffu);
   login_.emplace(config_, directory_, random_, stat_sn_);
+  retention_ = std::make_unique<Retention>();
 }
 
 bool TargetConnection::finished() const {
@@ -42,6 +43,12 @@ std::string TargetConnection::login_failure() const {
 }
 std::size_t TargetConnection::tasks() const {
   return tasks_.size() + early_.size();
+}
+std::uint64_t TargetConnection::retained_bytes() const {
+  return retention_->bytes;
+}
+std::size_t TargetConnection::retained_statuses() const {
+  return retention_->statuses.size();
 }
 
 std::optional<TargetEvent> TargetConnection::poll_event() {
@@ -113,9 +120,20 @@ void TargetConnection::process_input(TimePoint now) {
         finish_login_step(now);
         return;
       }
+      if (ec == protocol_errc::header_digest_mismatch) {
+        // Recoverable only at ERL >= 1, where the framer skips the PDU when its length is within
+        // our limit. Nothing in it can be trusted: it is discarded without an answer, and a
+        // later gap, the initiator's SNACK or its command retry recovers it (section 7.8).
+        ++stats_.digest_errors;
+        continue;
+      }
       if (ec == protocol_errc::data_digest_mismatch) {
         ++stats_.digest_errors;
         send_reject(framer_.failed_bhs(), RejectReason::data_digest_error);
+        if (erl1()) {  // the header is sound: ask for the data again (section 7.8)
+          recover_data_digest(framer_.failed_bhs());
+          continue;
+        }
         // At error recovery level 0 the command the data belonged to cannot complete.
         if (Task* t = find_task(framer_.failed_bhs().itt());
             t && t->state == Task::State::receiving)
@@ -164,7 +182,7 @@ void TargetConnection::handle_pdu(const InboundPdu& pdu, TimePoint now) {
         } else if constexpr (std::is_same_v<T, LogoutRequest>) {
           handle_logout(h);
         } else if constexpr (std::is_same_v<T, SnackRequest>) {
-          handle_snack(h);
+          handle_snack(h, pdu.bhs);
         } else if constexpr (std::is_same_v<T, LoginRequest>) {
           // A login request in full feature phase is a protocol error (section 6.3).
           send_reject(pdu.bhs, RejectReason::protocol_error);
@@ -204,10 +222,14 @@ void TargetConnection::finish_login_step(TimePoint now) {
   FramerConfig fc = framer_.config();
   fc.digests = digests_;
   fc.max_recv_data_segment_length = params_.receive_limit(Role::target);
+  // At ERL >= 1 a PDU whose header digest fails is skipped when its length is within our
+  // limit, instead of ending the connection (RFC 7143 section 7.8).
+  fc.skip_pdu_on_header_digest_error = params_.error_recovery_level >= 1;
   framer_.configure(fc);
   install_data_path();
   exp_cmd_sn_ = session_->exp_cmd_sn;
   stat_sn_ = session_->next_stat_sn;
+  exp_stat_sn_ = stat_sn_;  // the login's answers need no acknowledgement of their own
   last_received_ = now;
   events_.push_back(SessionUp{session_->initiator_name, session_->target_name, session_->isid,
                               session_->tsih, session_->discovery});
@@ -222,7 +244,11 @@ bool TargetConnection::check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool im
 }
 
 void TargetConnection::note_exp_stat_sn(SerialNumber exp_stat_sn) {
-  if (serial_gt(exp_stat_sn, exp_stat_sn_)) exp_stat_sn_ = exp_stat_sn;
+  // Only forward, and never past what we have sent.
+  if (serial_gt(exp_stat_sn, exp_stat_sn_) && serial_le(exp_stat_sn, stat_sn_)) {
+    exp_stat_sn_ = exp_stat_sn;
+    release_acknowledged();
+  }
 }
 
 SerialNumber TargetConnection::max_cmd_sn() const {
@@ -242,7 +268,11 @@ void TargetConnection::fill_sns(Header& h, bool advances) {
         }
         if constexpr (requires { v.stat_sn; }) {
           v.stat_sn = stat_sn_;
-          if (advances) ++stat_sn_;
+          if (advances) {
+            numbered_pending_ = true;  // the next push() is this numbered response
+            numbered_sn_ = stat_sn_;
+            ++stat_sn_;
+          }
         }
       },
       h);
@@ -259,21 +289,38 @@ OutPdu TargetConnection::make_owned(Header h, std::vector<std::byte> data) {
 }
 
 void TargetConnection::push(OutPdu pdu, bool urgent) {
-  ++pdus_sent_;
-  ++stats_.pdus_out;
-  stats_.bytes_out += pdu.size();
-  // Injected digest corruption: flip a bit of this PDU's header or data digest.
-  if (config_.faults.corrupt_header_digest_pdu == pdus_sent_ && digests_.header &&
-      pdu.head.size >= kBhsSize + kDigestSize)
-    pdu.head.bytes[pdu.head.size - 1] ^= std::byte{0x01};
-  if (config_.faults.corrupt_data_digest_pdu == pdus_sent_ && digests_.data && !pdu.data.empty() &&
-      pdu.tail.size >= kDigestSize)
-    pdu.tail.bytes[pdu.tail.size - 1] ^= std::byte{0x01};
+  if (numbered_pending_) {
+    numbered_pending_ = false;
+    // A SCSI status is kept with its task (retain_answer); every other numbered response here.
+    if (erl1() && pdu.bhs().opcode() != Opcode::scsi_response) retain_response(pdu, numbered_sn_);
+  }
+  if (!outgoing(pdu)) return;
   if (urgent) {
     tx_.push_urgent(std::move(pdu));
   } else {
     tx_.push(std::move(pdu));
   }
+}
+
+bool TargetConnection::outgoing(OutPdu& pdu) {
+  ++pdus_sent_;
+  const FaultPlan& f = config_.faults;
+  // Injected loss: the PDU never reaches the wire, as if the peer had discarded it.
+  if ((f.lose_pdu != 0 && pdus_sent_ == f.lose_pdu) ||
+      (f.lose_every != 0 && pdus_sent_ % f.lose_every == 0)) {
+    ++stats_.pdus_lost;
+    return false;
+  }
+  ++stats_.pdus_out;
+  stats_.bytes_out += pdu.size();
+  // Injected digest corruption: flip a bit of this PDU's header or data digest.
+  if (f.corrupt_header_digest_pdu == pdus_sent_ && digests_.header &&
+      pdu.head.size >= kBhsSize + kDigestSize)
+    pdu.head.bytes[pdu.head.size - 1] ^= std::byte{0x01};
+  if (f.corrupt_data_digest_pdu == pdus_sent_ && digests_.data && !pdu.data.empty() &&
+      pdu.tail.size >= kDigestSize)
+    pdu.tail.bytes[pdu.tail.size - 1] ^= std::byte{0x01};
+  return true;
 }
 
 std::size_t TargetConnection::gather(std::span<std::span<const std::byte>> out) {
@@ -288,10 +335,12 @@ bool TargetConnection::wants_write() const {
   return !closed_ && !tx_.empty();
 }
 
-void TargetConnection::send_reject(const Bhs& rejected, RejectReason reason) {
+void TargetConnection::send_reject(const Bhs& rejected, RejectReason reason,
+                                   std::uint32_t data_sn) {
   ++stats_.rejects_sent;
   Reject r;
   r.reason = reason;
+  r.data_sn_or_r2t_sn = data_sn;  // section 11.17.3: only for a Data/R2T SNACK's protocol error
   Header h{r};
   fill_sns(h, true);
   push(make_owned(h, std::vector<std::byte>(rejected.bytes.begin(), rejected.bytes.end())));
@@ -562,12 +611,6 @@ void TargetConnection::handle_logout(const LogoutRequest& h) {
     closing_ = true;
     close_reason_ = {};
   }
-}
-
-void TargetConnection::handle_snack(const SnackRequest& h) {
-  note_exp_stat_sn(h.exp_stat_sn);
-  // Retransmission needs error recovery level 1; at level 0 a SNACK is rejected (11.16).
-  send_reject(encode(h), RejectReason::snack_reject);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,13 @@
 //   - reads: Data-In split at the initiator's MaxRecvDataSegmentLength and MaxBurstLength
 //     sequences, status in the final Data-In when it is GOOD without sense;
 //   - NOP ping both ways, task management, SendTargets and Text renegotiation, logout, Reject
-//     for PDUs we cannot take, and the faults of TargetConfig::faults.
+//     for PDUs we cannot take, and the faults of TargetConfig::faults;
+//   - at ErrorRecoveryLevel >= 1 (target_recovery.cpp): Data-In, R2Ts and numbered responses are
+//     kept (bounded by TargetConfig::max_retained_bytes) until ExpStatSN or a DataACK releases
+//     them, and resent on SNACKs of every type; a PDU whose header digest fails is skipped, a
+//     Data-Out whose data digest fails is asked for again with a recovery R2T, a command whose
+//     data digest fails is dropped for the initiator to retry, and a retried command that
+//     already completed gets its answer again (RFC 7143 sections 7.1-7.9, 11.16).
 // One connection per session here (MaxConnections is offered as configured, but each
 // connection keeps its own command window).
 //
@@ -49,10 +55,16 @@ struct TargetPendingText {
   TextAccumulator request{64 * 1024};
 };
 
+struct RetainedTask;
+struct ResendJob;
+
 struct TargetStats {
   std::uint64_t pdus_in = 0, pdus_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t commands = 0, data_in_bytes = 0, data_out_bytes = 0;
   std::uint64_t rejects_sent = 0, digest_errors = 0, aborted_tasks = 0;
+  // Error recovery level >= 1.
+  std::uint64_t snacks = 0, pdus_resent = 0, recovery_r2ts = 0, command_retries = 0;
+  std::uint64_t pdus_lost = 0;  // dropped on purpose (FaultPlan::lose_pdu, lose_every)
 };
 
 class TargetConnection {
@@ -89,12 +101,16 @@ class TargetConnection {
   [[nodiscard]] const TargetStats& stats() const { return stats_; }
   // Tasks the engine holds (receiving data, executing or sending their answer).
   [[nodiscard]] std::size_t tasks() const;
+  // ERL >= 1: bytes kept for retransmission, and the numbered responses they include.
+  [[nodiscard]] std::uint64_t retained_bytes() const;
+  [[nodiscard]] std::size_t retained_statuses() const;
 
   struct Task;
 
  private:
   class Expander;
   class Placement;
+  struct Retention;
   friend class Expander;
   friend class Placement;
 
@@ -106,11 +122,13 @@ class TargetConnection {
   void handle_command(const ScsiCommand& h, const InboundPdu& pdu, TimePoint now);
   Task* admit_command(std::unique_ptr<Task> t, TimePoint now);
   void handle_data_out(const DataOut& h, const InboundPdu& pdu, TimePoint now);
+  void receive_data_out(const DataOut& h, const Bhs& bhs, std::span<const std::byte> data,
+                        bool placed, bool damaged);
   void handle_nop_out(const NopOut& h, const InboundPdu& pdu, TimePoint now);
   void handle_tmf(const TaskMgmtRequest& h, TimePoint now);
   void handle_text(const TextRequest& h, const InboundPdu& pdu);
   void handle_logout(const LogoutRequest& h);
-  void handle_snack(const SnackRequest& h);
+  void handle_snack(const SnackRequest& h, const Bhs& bhs);
   bool check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool immediate);
   void note_exp_stat_sn(SerialNumber exp_stat_sn);
 
@@ -121,7 +139,7 @@ class TargetConnection {
   void end_task(Task& t, CommandOutcome outcome);
   void discard_data_of(Itt itt);
   void send_response(Task& t);
-  void send_reject(const Bhs& rejected, RejectReason reason);
+  void send_reject(const Bhs& rejected, RejectReason reason, std::uint32_t data_sn = 0);
   void send_async(AsyncEvent event, std::uint16_t p1, std::uint16_t p2, std::uint16_t p3);
   void push(OutPdu pdu, bool urgent = false);
   OutPdu make_pdu(Header h, std::span<const std::byte> data);
@@ -133,6 +151,31 @@ class TargetConnection {
   void free_task(Itt itt);
   [[nodiscard]] SerialNumber max_cmd_sn() const;
   [[nodiscard]] DigestConfig digests() const { return digests_; }
+  // Counts a PDU about to be queued and applies the send faults; false when it is to be lost.
+  bool outgoing(OutPdu& pdu);
+
+  // Error recovery level >= 1 (target_recovery.cpp).
+  [[nodiscard]] bool erl1() const { return session_ && params_.error_recovery_level >= 1; }
+  void snack_data_r2t(const SnackRequest& h, const Bhs& bhs);
+  void snack_r2t(Task& t, const SnackRequest& h, const Bhs& bhs);
+  void snack_status(const SnackRequest& h, const Bhs& bhs);
+  void snack_data_ack(const SnackRequest& h, const Bhs& bhs);
+  void snack_rdata(const SnackRequest& h, const Bhs& bhs);
+  void recover_data_digest(const Bhs& bhs);
+  bool add_hole(Task& t, std::uint32_t offset, std::uint32_t length, Ttt origin);
+  bool handle_retry(const ScsiCommand& h);
+  void retain_answer(const Task& t, SerialNumber stat_sn, const std::vector<std::byte>& sense);
+  void retain_response(const OutPdu& pdu, SerialNumber stat_sn);
+  void note_data_in(Itt itt, const DataIn& d, std::uint32_t length);
+  void release_acknowledged();
+  void drop_oldest_status(bool evicted);
+  void forget_retained(std::uint32_t itt, bool evicted);
+  void charge(std::uint64_t bytes);
+  [[nodiscard]] RetainedTask* find_retained(Itt itt);
+  bool start_resend(const ResendJob& job, const Bhs& rejected);
+  bool expand_resend(std::uint32_t job, OutPdu& out);
+  OutPdu data_in_replica(const RetainedTask& r, std::uint32_t data_sn);
+  OutPdu status_response(const RetainedTask& r);
 
   const TargetConfig& config_;
   TargetDirectory& directory_;
@@ -172,6 +215,9 @@ class TargetConnection {
   };
   std::unordered_map<std::uint32_t, PendingTmf> pending_tmfs_;
   std::optional<TargetPendingText> text_;
+  std::unique_ptr<Retention> retention_;  // ERL >= 1
+  bool numbered_pending_ = false;         // fill_sns() took a StatSN for the next push()
+  SerialNumber numbered_sn_;
 
   bool closing_ = false;  // close once tx_ is empty
   bool closed_ = false;

@@ -34,6 +34,14 @@ std::vector<std::byte> sense_segment(const std::vector<std::byte>& sense) {
 }  // namespace
 
 bool TargetConnection::Expander::expand(const SequenceRef& ref, OutPdu& out) {
+  if (ref.owner == 0) return c_.expand_resend(ref.sequence, out);  // a retransmission (ERL >= 1)
+  for (;;) {
+    if (!next(ref, out)) return false;
+    if (c_.outgoing(out)) return true;  // else lost on purpose (FaultPlan): on to the next one
+  }
+}
+
+bool TargetConnection::Expander::next(const SequenceRef& ref, OutPdu& out) {
   auto h = c_.handles_.find(ref.owner);
   if (h == c_.handles_.end()) return false;
   Task* t = c_.find_task(Itt(h->second));
@@ -81,9 +89,12 @@ bool TargetConnection::Expander::expand(const SequenceRef& ref, OutPdu& out) {
     d.overflow = t->overflow;
   }
   if (last && c_.config_.faults.set_a_bit && c_.params_.error_recovery_level >= 1) {
+    // Section 11.7.2: the A bit asks for a DataACK, which names this TTT and LUN.
     d.acknowledge = true;
     d.ttt = Ttt(c_.next_ttt_++);
+    if (d.ttt.is_reserved()) d.ttt = Ttt(c_.next_ttt_++);
   }
+  if (c_.erl1()) c_.note_data_in(t->itt, d, length);
   out = c_.make_pdu(Header{d}, std::span<const std::byte>(*t->data_in).subspan(offset, length));
   out.keep_alive = t->data_in;
   c_.stats_.data_in_bytes += length;
@@ -128,6 +139,8 @@ void TargetConnection::free_task(Itt itt) {
 
 void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pdu, TimePoint now) {
   note_exp_stat_sn(h.exp_stat_sn);
+  // Section 7.2.1: a command we already have, sent again (ERL >= 1).
+  if (erl1() && handle_retry(h)) return;
   if (!check_cmd_sn(pdu.bhs, h.cmd_sn, h.immediate)) return;  // silently, section 4.2.2.1
   if (session_->discovery) {
     if (!h.immediate && h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
@@ -144,6 +157,7 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
   draining_.erase(std::remove(draining_.begin(), draining_.end(), h.itt.value), draining_.end());
   auto t = std::make_unique<Task>();
   t->handle = next_handle_++;
+  if (t->handle == 0) t->handle = next_handle_++;  // 0 marks retransmissions in the TxQueue
   t->itt = h.itt;
   t->lun = h.lun;
   t->cmd_sn = h.cmd_sn;
@@ -266,16 +280,17 @@ TargetConnection::Task* TargetConnection::admit_command(std::unique_ptr<Task> t,
 }
 
 void TargetConnection::issue_r2ts(Task& t) {
-  while (t.state == Task::State::receiving && !t.aborted &&
-         t.r2ts.size() < std::max<std::uint32_t>(1, params_.max_outstanding_r2t) &&
-         t.next_r2t_offset < t.write_length) {
+  auto room = [&] {
+    return t.state == Task::State::receiving && !t.aborted &&
+           t.r2ts.size() < std::max<std::uint32_t>(1, params_.max_outstanding_r2t);
+  };
+  auto send = [&](std::uint32_t offset, std::uint32_t length) {
     Task::R2tState r;
     r.ttt = Ttt(next_ttt_++);
     if (r.ttt.is_reserved()) r.ttt = Ttt(next_ttt_++);
     r.r2t_sn = t.next_r2t_sn++;
-    r.offset = t.next_r2t_offset;
-    r.length = std::min(params_.max_burst_length, t.write_length - t.next_r2t_offset);
-    t.next_r2t_offset += r.length;
+    r.offset = offset;
+    r.length = length;
     t.r2ts.push_back(r);
     R2t pdu;
     pdu.lun = t.lun;
@@ -287,13 +302,42 @@ void TargetConnection::issue_r2ts(Task& t) {
     Header h{pdu};
     fill_sns(h, false);  // R2T carries the next StatSN without taking it
     push(make_pdu(h, {}));
+  };
+  // Recovery R2Ts first (RFC 7143 section 7.8): lost Data-Out, once the sequence it belonged to
+  // has ended. Each takes the next R2TSN and a new TTT, and asks for part of what an earlier R2T
+  // (or the unsolicited burst) covered.
+  for (std::size_t i = 0; i < t.holes.size() && room();) {
+    Task::Hole& hole = t.holes[i];
+    const bool open = hole.origin.is_reserved()
+                          ? t.unsolicited_received < t.unsolicited_expected
+                          : std::any_of(t.r2ts.begin(), t.r2ts.end(), [&](const Task::R2tState& r) {
+                              return r.ttt == hole.origin;
+                            });
+    if (open) {
+      ++i;
+      continue;
+    }
+    const std::uint32_t length = std::min(hole.length, params_.max_burst_length);
+    const std::uint32_t offset = hole.offset;
+    hole.offset += length;
+    hole.length -= length;
+    if (hole.length == 0) t.holes.erase(t.holes.begin() + static_cast<std::ptrdiff_t>(i));
+    ++stats_.recovery_r2ts;
+    send(offset, length);
+  }
+  while (room() && t.next_r2t_offset < t.write_length) {
+    const std::uint32_t length =
+        std::min(params_.max_burst_length, t.write_length - t.next_r2t_offset);
+    const std::uint32_t offset = t.next_r2t_offset;
+    t.next_r2t_offset += length;
+    send(offset, length);
   }
 }
 
 void TargetConnection::maybe_execute(Task& t) {
   if (t.state != Task::State::receiving || t.aborted) return;
   if (!t.data_complete() || t.unsolicited_received < t.unsolicited_expected || !t.r2ts.empty() ||
-      t.next_r2t_offset < t.write_length)
+      !t.holes.empty() || t.next_r2t_offset < t.write_length)
     return;
   t.state = Task::State::executing;
   ExecuteCommand e;
@@ -310,26 +354,48 @@ void TargetConnection::maybe_execute(Task& t) {
 void TargetConnection::handle_data_out(const DataOut& h, const InboundPdu& pdu, TimePoint now) {
   (void)now;
   note_exp_stat_sn(h.exp_stat_sn);
+  receive_data_out(h, pdu.bhs, pdu.data, pdu.data_placed, false);
+}
+
+// One Data-Out PDU. `damaged`: its data digest failed at ERL >= 1 (already rejected); the
+// header is sound, so the PDU takes its place in its sequence and its range becomes a hole,
+// asked for again with a recovery R2T (section 7.8). At ERL >= 1 a jump in DataSN and offset
+// (PDUs lost to header digest errors) leaves a hole the same way.
+void TargetConnection::receive_data_out(const DataOut& h, const Bhs& bhs,
+                                        std::span<const std::byte> data, bool placed,
+                                        bool damaged) {
   Task* t = find_task(h.itt);
   if (t == nullptr) {
+    if (damaged) return;
     // Data for a task we ended early, sent before the initiator saw the status: dropped. Any
     // other unknown ITT is an invalid field (section 11.17.1).
     if (std::find(draining_.begin(), draining_.end(), h.itt.value) != draining_.end()) return;
-    send_reject(pdu.bhs, RejectReason::invalid_pdu_field);
+    send_reject(bhs, RejectReason::invalid_pdu_field);
     return;
   }
   if (t->aborted || t->state != Task::State::receiving) return;  // late data for a closed task
-  const auto len = static_cast<std::uint32_t>(pdu.data.size());
-  auto copy_in = [&] {
-    if (!pdu.data_placed && len > 0 && std::uint64_t{h.buffer_offset} + len <= t->data_out.size())
-      std::memcpy(t->data_out.data() + h.buffer_offset, pdu.data.data(), len);
+  const auto len = damaged ? bhs.data_segment_length() : static_cast<std::uint32_t>(data.size());
+  // False when the task ended (too many holes).
+  auto copy_in = [&](Ttt origin) {
+    if (damaged) return add_hole(*t, h.buffer_offset, len, origin);
+    if (!placed && len > 0 && std::uint64_t{h.buffer_offset} + len <= t->data_out.size())
+      std::memcpy(t->data_out.data() + h.buffer_offset, data.data(), len);
     t->received += len;
+    return true;
   };
   if (h.ttt.is_reserved()) {
     // Unsolicited Data-Out (section 4.2.5.2).
     if (t->unsolicited_received >= t->unsolicited_expected) {
       end_task_with_sense(*t, 0x0b, 0x0c, 0x0c);  // unexpected unsolicited data
       return;
+    }
+    if (erl1() && h.data_sn > t->unsolicited_data_sn && h.buffer_offset > t->unsolicited_received &&
+        h.buffer_offset < t->unsolicited_expected) {
+      if (!add_hole(*t, t->unsolicited_received, h.buffer_offset - t->unsolicited_received,
+                    Ttt::reserved()))
+        return;
+      t->unsolicited_received = h.buffer_offset;
+      t->unsolicited_data_sn = h.data_sn;
     }
     if (h.data_sn != t->unsolicited_data_sn) {
       end_task_with_sense(*t, 0x0b, 0x4b, 0x00);  // DATA PHASE ERROR: DataSN out of order
@@ -343,7 +409,7 @@ void TargetConnection::handle_data_out(const DataOut& h, const InboundPdu& pdu, 
       end_task_with_sense(*t, 0x0b, 0x0c, 0x0c);  // more than the first burst
       return;
     }
-    copy_in();
+    if (!copy_in(Ttt::reserved())) return;
     ++t->unsolicited_data_sn;
     t->unsolicited_received += len;
     const bool done = t->unsolicited_received == t->unsolicited_expected;
@@ -351,12 +417,20 @@ void TargetConnection::handle_data_out(const DataOut& h, const InboundPdu& pdu, 
       end_task_with_sense(*t, 0x0b, h.final ? 0x0c : 0x4b, h.final ? 0x0d : 0x00);
       return;
     }
+    if (done && !t->holes.empty()) issue_r2ts(*t);
   } else {
     auto r = std::find_if(t->r2ts.begin(), t->r2ts.end(),
                           [&](const Task::R2tState& x) { return x.ttt == h.ttt; });
     if (r == t->r2ts.end()) {
-      send_reject(pdu.bhs, RejectReason::invalid_pdu_field);  // a TTT we never gave out
+      if (!damaged) send_reject(bhs, RejectReason::invalid_pdu_field);  // a TTT we never gave
       return;
+    }
+    const std::uint32_t at = r->offset + r->received;
+    if (erl1() && h.data_sn > r->next_data_sn && h.buffer_offset > at &&
+        h.buffer_offset < r->offset + r->length) {
+      if (!add_hole(*t, at, h.buffer_offset - at, r->ttt)) return;
+      r->received = h.buffer_offset - r->offset;
+      r->next_data_sn = h.data_sn;
     }
     if (h.data_sn != r->next_data_sn) {
       end_task_with_sense(*t, 0x0b, 0x4b, 0x00);  // DATA PHASE ERROR: DataSN out of order
@@ -370,7 +444,7 @@ void TargetConnection::handle_data_out(const DataOut& h, const InboundPdu& pdu, 
       end_task_with_sense(*t, 0x0b, 0x4b, 0x02);  // TOO MUCH WRITE DATA
       return;
     }
-    copy_in();
+    if (!copy_in(r->ttt)) return;
     ++r->next_data_sn;
     r->received += len;
     const bool done = r->received == r->length;
@@ -444,6 +518,7 @@ void TargetConnection::send_response(Task& t) {
     }
   }
   const bool good = t.outcome.status == 0x00 && t.outcome.sense.empty();
+  auto sense = sense_segment(t.outcome.sense);
   if (t.data_in_length > 0) {
     t.data_in = std::make_shared<std::vector<std::byte>>(std::move(t.outcome.data_in));
     t.status_in_data_in = good;
@@ -465,8 +540,11 @@ void TargetConnection::send_response(Task& t) {
       }
       t.data_in_sent = 0;
     }
-    tx_.push_sequence({t.handle, 0});
   }
+  // ERL >= 1: the answer is kept until ExpStatSN acknowledges it (RFC 7143 section 7.1.5). In a
+  // SCSI Response the status takes the next StatSN (fill_sns below).
+  if (erl1()) retain_answer(t, t.status_in_data_in ? t.status_stat_sn : stat_sn_, sense);
+  if (t.data_in_length > 0) tx_.push_sequence({t.handle, 0});
   if (t.data_in_length == 0 || !t.status_in_data_in) {
     ScsiResponse r;
     r.itt = t.itt;
@@ -486,7 +564,7 @@ void TargetConnection::send_response(Task& t) {
     r.exp_data_sn = pdus + t.next_r2t_sn;
     Header h{r};
     fill_sns(h, true);
-    push(make_owned(h, sense_segment(t.outcome.sense)));
+    push(make_owned(h, std::move(sense)));
   }
   if (t.data_in_length == 0) free_task(t.itt);
 }

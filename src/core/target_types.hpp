@@ -70,6 +70,10 @@ struct FaultPlan {
   bool hold_window_closed = false;              // MaxCmdSN = ExpCmdSN - 1 in everything we send
   bool data_in_out_of_order = false;            // send each command's Data-In PDUs last-first
   bool set_a_bit = false;                       // A bit on the final Data-In (ERL >= 1)
+  // Lost PDUs, as if the peer had dropped them for a header digest error: the Nth PDU we send in
+  // full feature phase, and every Nth one. Retransmissions count as PDUs sent too.
+  std::uint64_t lose_pdu = 0;
+  std::uint64_t lose_every = 0;
   std::uint64_t async_logout_after_commands = 0;  // async event 1 after N commands
   std::uint64_t async_drop_after_commands = 0;    // async event 2 after N commands
   std::uint16_t async_time2wait = 2;              // Parameter2 of the async events
@@ -89,6 +93,10 @@ struct TargetConfig {
   // max_connection_write_bytes ends with TASK SET FULL (SAM-5 5.3.1). Neither allocates.
   std::uint32_t max_command_write_bytes = 64u << 20;
   std::uint64_t max_connection_write_bytes = 256u << 20;
+  // Error recovery level >= 1 (RFC 7143 section 7): what the connection keeps to resend Data-In,
+  // R2Ts and status PDUs on a SNACK, until ExpStatSN or a DataACK acknowledges it. Beyond this
+  // bound the oldest task answers are dropped (a later SNACK for them gets a Reject).
+  std::uint64_t max_retained_bytes = 32u << 20;
   std::chrono::milliseconds login_timeout{30000};
   std::chrono::milliseconds nop_in_interval{0};  // ping an idle initiator; 0: off
   std::chrono::milliseconds nop_in_timeout{10000};

@@ -60,6 +60,10 @@ Result<void> apply_fault(core::FaultPlan& plan, std::string_view item) {
     plan.data_in_out_of_order = value != 0;
   else if (key == "a-bit")
     plan.set_a_bit = value != 0;
+  else if (key == "lose-pdu")
+    plan.lose_pdu = value;
+  else if (key == "lose-every")
+    plan.lose_every = value;
   else if (key == "async-logout-after")
     plan.async_logout_after_commands = value;
   else if (key == "async-drop-after")

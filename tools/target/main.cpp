@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
                  "Fault: a slow device, e.g. 20M (bytes per second of read data)");
   app.add_option("--fault", faults,
                  "Fault injection (repeatable): drop-after-pdus=N, drop-after-bytes=N, "
-                 "corrupt-header-digest=N, corrupt-data-digest=N, reject-pdu=N, hold-window, "
+                 "corrupt-header-digest=N, corrupt-data-digest=N, lose-pdu=N, lose-every=N, "
+                 "reject-pdu=N, hold-window, "
                  "data-in-out-of-order, a-bit, async-logout-after=N, async-drop-after=N, "
                  "faulty-connections=N (only the first N connections)");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
