@@ -435,7 +435,7 @@ void InitiatorSession::handle_reject(Connection& c, const Reject& h, const Inbou
   }
   const auto rejected_op = static_cast<Opcode>(load_u8(pdu.data.data()) & 0x3fu);
   if (erl1() && t->kind == Task::Kind::scsi) {
-    // Section 6.7: a command whose immediate data failed its digest was discarded: it goes
+    // Section 7.8: a command whose immediate data failed its digest was discarded: it goes
     // again, same ITT and CmdSN. Damaged Data-Out is asked for again by a recovery R2T. A
     // SNACK the target cannot serve is asked again by the probe (or the connection goes).
     if (h.reason == RejectReason::data_digest_error && rejected_op == Opcode::scsi_command) {

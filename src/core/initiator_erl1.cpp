@@ -1,4 +1,4 @@
-// InitiatorSession: error recovery level 1 (RFC 7143 sections 6.1-6.7, 11.16). Active only
+// InitiatorSession: error recovery level 1 (RFC 7143 sections 7.1-7.9, 11.16). Active only
 // when ErrorRecoveryLevel >= 1 was negotiated; at ERL 0 every loss costs the connection.
 //
 // - A PDU whose header digest fails is discarded (the framer trusts its length only within our
@@ -12,7 +12,7 @@
 //   discarded) are found by a probe: with commands outstanding and nothing received for
 //   recovery_probe_interval, a NOP-Out ping. Its NOP-In carries StatSN (a status gap) and
 //   ExpCmdSN (a command the target never got, which goes again with the same ITT, CmdSN and
-//   CDB: section 6.2.1); a write still short of R2Ts gets an R2T SNACK.
+//   CDB: section 7.2.1); a write still short of R2Ts gets an R2T SNACK.
 #include <algorithm>
 
 #include "core/initiator_session_internal.hpp"
@@ -51,7 +51,6 @@ void InitiatorSession::send_snack(Connection& c, SnackType type, Itt itt, Lun lu
 
 // A recoverable framer error in full feature phase. Returns false when the connection must go.
 bool InitiatorSession::recover_from_input_error(Connection& c, std::error_code ec, TimePoint now) {
-  (void)now;
   if (!erl1() || c.state != Connection::State::full_feature || c.framer.failed()) return false;
   if (ec == protocol_errc::header_digest_mismatch) {
     ++erl1_counters_.digest_errors;
@@ -82,7 +81,27 @@ bool InitiatorSession::recover_from_input_error(Connection& c, std::error_code e
     }
     return true;
   }
-  return false;  // text, reject, async or NOP data lost: not worth a recovery of its own
+  // The header is sound, only the data is lost: keep the sequence numbers. A Reject's lost data
+  // named the rejected PDU (a command the target did not get shows in ExpCmdSN at the next
+  // probe); an async message's sense data is lost; a NOP-In answering our ping carries none.
+  if (const auto* rej = std::get_if<Reject>(&*header)) {
+    note_stat_sn(c, rej->stat_sn, true);
+    if (c.state != Connection::State::closed) update_window(rej->exp_cmd_sn, rej->max_cmd_sn);
+    return c.state != Connection::State::closed;
+  }
+  if (const auto* a = std::get_if<AsyncMessage>(&*header)) {
+    note_stat_sn(c, a->stat_sn, true);
+    if (c.state != Connection::State::closed) update_window(a->exp_cmd_sn, a->max_cmd_sn);
+    return c.state != Connection::State::closed;
+  }
+  if (const auto* nop = std::get_if<NopIn>(&*header); nop != nullptr && nop->ttt.is_reserved()) {
+    InboundPdu empty;
+    empty.bhs = c.framer.failed_bhs();
+    empty.header = *header;
+    handle_nop_in(c, *nop, empty, now);
+    return c.state != Connection::State::closed;
+  }
+  return false;  // text data lost, or a target ping whose data we cannot echo
 }
 
 // Where a Data-In with this DataSN stands. At ERL 0 (and for bidirectional commands, whose
@@ -115,9 +134,15 @@ InitiatorSession::DataSnFate InitiatorSession::accept_data_sn(Connection& c, Tas
 // A read's status arrived, saying `data_sns_sent` Data-In PDUs were sent: if some have not
 // arrived, the missing ones are asked for and the status waits for them. Returns true if held.
 bool InitiatorSession::hold_status(Connection& c, Task& t, const CommandResult& r,
-                                   std::uint32_t data_sns_sent) {
+                                   std::uint32_t data_sns_sent, SerialNumber stat_sn) {
   if (!erl1() || t.read_length == 0 || t.bidirectional()) return false;
   if (t.data_sns.complete_below(data_sns_sent)) return false;
+  // Not acknowledged until the data is complete: the target must keep it for our SNACK.
+  if (!t.held_stat_sn) {
+    t.held_stat_sn = stat_sn;
+    c.held_stat_sns.push_back(stat_sn.value());
+    update_exp_stat_sn(c);
+  }
   const auto gap = t.data_sns.reveal(data_sns_sent);
   if (gap.length > 0)
     send_snack(c, SnackType::data_r2t, t.itt, t.request.lun, Ttt::reserved(), gap.begin,
@@ -131,7 +156,39 @@ void InitiatorSession::release_held_status(Task& t, TimePoint now) {
   if (!t.held_status || !t.data_sns.complete_below(t.held_status_data_sns)) return;
   CommandResult r = std::move(*t.held_status);
   t.held_status.reset();
+  unpin_stat_sn(t);
   complete_scsi(t, r, now);
+}
+
+void InitiatorSession::unpin_stat_sn(Task& t) {
+  if (!t.held_stat_sn) return;
+  const std::uint32_t sn = t.held_stat_sn->value();
+  t.held_stat_sn.reset();
+  Connection* c = find_connection(t.cid);
+  if (c == nullptr) return;
+  if (auto it = std::find(c->held_stat_sns.begin(), c->held_stat_sns.end(), sn);
+      it != c->held_stat_sns.end())
+    c->held_stat_sns.erase(it);
+  update_exp_stat_sn(*c);
+}
+
+// ExpStatSN: the next StatSN not received, or the lowest one held, whichever is lower.
+void InitiatorSession::update_exp_stat_sn(Connection& c) {
+  SerialNumber e(c.stat_sns.next());
+  for (std::uint32_t sn : c.held_stat_sns)
+    if (serial_lt(SerialNumber(sn), e)) e = SerialNumber(sn);
+  c.exp_stat_sn = e;
+}
+
+void InitiatorSession::send_probe(Connection& c, TimePoint now) {
+  send_nop_ping(c, now);
+  if (!c.ping) return;
+  c.probing = true;
+  c.probe_saw_status_gap = c.stat_sns.has_gap();
+  c.probe_sent = now;
+  // A lost probe (or answer) is noticed sooner than a keepalive's.
+  c.ping_deadline = now + 2 * config_.recovery_probe_interval;
+  ++erl1_counters_.probes;
 }
 
 // Section 11.16.2: DataACK has ITT 0xffffffff, the A-bit Data-In's TTT and LUN, and BegRun the
@@ -155,7 +212,7 @@ void InitiatorSession::note_stat_sn_gap(Connection& c, SerialNumber stat_sn, boo
   } else {
     gap = c.stat_sns.reveal(stat_sn.value());
   }
-  c.exp_stat_sn = SerialNumber(c.stat_sns.next());
+  update_exp_stat_sn(c);
   if (gap.length > 0) {
     ++c.status_snacks;
     send_snack(c, SnackType::status, Itt::reserved(), Lun(), Ttt::reserved(), gap.begin,
@@ -163,7 +220,7 @@ void InitiatorSession::note_stat_sn_gap(Connection& c, SerialNumber stat_sn, boo
   }
 }
 
-// Section 6.2.1: the command PDU goes again with the same ITT, CmdSN and CDB (and its
+// Section 7.2.1: the command PDU goes again with the same ITT, CmdSN and CDB (and its
 // immediate and unsolicited data), on the same connection.
 void InitiatorSession::retry_command(Task& t, Connection& c, TimePoint now) {
   if (t.command_retries >= config_.max_command_retries) {
@@ -198,6 +255,7 @@ bool InitiatorSession::needs_probe(const Connection& c) const {
 // The probe's NOP-In arrived (its StatSN and window were already noted).
 void InitiatorSession::probe_answered(Connection& c, TimePoint now) {
   c.probing = false;
+  c.probe_retries = 0;
   if (c.status_snacks > config_.max_status_snacks) {
     fail_connection(c, errc::timed_out);  // the target does not resend what we ask for
     return;
@@ -220,9 +278,9 @@ void InitiatorSession::probe_answered(Connection& c, TimePoint now) {
       if (c.state == Connection::State::closed) return;
       continue;
     }
-    // A write that has sent all it was asked for but not all its data: an R2T was lost.
-    if (t->write_length > 0 && !t->bidirectional() && t->bursts.empty() &&
-        t->write_requested < t->write_length)
+    // A write with nothing left to send and no status: an R2T, or Data-Out, was lost. An R2T
+    // SNACK from the next R2TSN on makes the target ask again for whatever it still lacks.
+    if (t->write_length > 0 && !t->bidirectional() && t->bursts.empty())
       send_snack(c, SnackType::data_r2t, t->itt, t->request.lun, Ttt::reserved(), t->r2t_sns.next(),
                  0);
     // A read whose status waits for Data-In that has not come: ask again from the first missing

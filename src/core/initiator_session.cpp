@@ -127,6 +127,7 @@ InitiatorSession::Task* InitiatorSession::find_task(TaskId id) {
 
 void InitiatorSession::free_task(Task* t) {
   if (t == nullptr || !t->in_use) return;
+  unpin_stat_sn(*t);
   t->in_use = false;
   t->request = {};
   t->bursts.clear();
@@ -570,6 +571,7 @@ void InitiatorSession::requeue_for_retry(std::vector<Task*> tasks) {
     t.next_in_offset = t.data_in_bytes = 0;
     t.had_data_gap = false;
     t.held_status.reset();
+    unpin_stat_sn(t);
     t.write_requested = 0;
     t.command_retries = 0;
     t.next_sequence = 1;
@@ -669,17 +671,21 @@ void InitiatorSession::on_timer(TimePoint now) {
     }
     if (c.state != Connection::State::full_feature) continue;
     if (c.ping && now >= c.ping_deadline) {
+      // ERL >= 1: a probe or its answer may itself have been lost: probe again, a few times.
+      if (c.probing && c.probe_retries < config_.max_status_snacks) {
+        ++c.probe_retries;
+        free_task(find_task(*c.ping));
+        c.ping.reset();
+        send_probe(c, now);
+        continue;
+      }
       // The target did not answer our ping in time: the connection is dead (section 7.1.3).
       fail_connection(c, errc::timed_out);
       continue;
     }
     if (!c.ping && needs_probe(c) && now >= c.last_received + config_.recovery_probe_interval) {
       // ERL >= 1: commands outstanding and silence: look for lost PDUs (initiator_erl1.cpp).
-      send_nop_ping(c, now);
-      c.probing = true;
-      c.probe_saw_status_gap = c.stat_sns.has_gap();
-      c.probe_sent = now;
-      ++erl1_counters_.probes;
+      send_probe(c, now);
     } else if (!c.ping && config_.keepalive_interval.count() > 0 &&
                now >= c.last_received + config_.keepalive_interval) {
       send_nop_ping(c, now);

@@ -158,7 +158,11 @@ class InitiatorSession {
                   std::uint32_t run_length);
   bool recover_from_input_error(Connection& c, std::error_code ec, TimePoint now);
   DataSnFate accept_data_sn(Connection& c, Task& t, std::uint32_t data_sn);
-  bool hold_status(Connection& c, Task& t, const CommandResult& r, std::uint32_t data_sns_sent);
+  bool hold_status(Connection& c, Task& t, const CommandResult& r, std::uint32_t data_sns_sent,
+                   SerialNumber stat_sn);
+  void unpin_stat_sn(Task& t);
+  void update_exp_stat_sn(Connection& c);
+  void send_probe(Connection& c, TimePoint now);
   void release_held_status(Task& t, TimePoint now);
   void note_stat_sn_gap(Connection& c, SerialNumber stat_sn, bool advances);
   void retry_command(Task& t, Connection& c, TimePoint now);

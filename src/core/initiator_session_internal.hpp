@@ -53,9 +53,10 @@ struct InitiatorSession::Task {
   // comes before all the data is held until the data is complete.
   bool had_data_gap = false;  // Data-In came out of order: offsets are no longer in order
   std::optional<CommandResult> held_status;
-  std::uint32_t held_status_data_sns = 0;  // Data-In PDUs the held status says were sent
-  std::uint64_t write_requested = 0;       // bytes asked for: unsolicited plus every R2T
-  int command_retries = 0;                 // times the command PDU went again (same CmdSN)
+  std::optional<SerialNumber> held_stat_sn;  // its StatSN, not acknowledged while held
+  std::uint32_t held_status_data_sns = 0;    // Data-In PDUs the held status says were sent
+  std::uint64_t write_requested = 0;         // bytes asked for: unsolicited plus every R2T
+  int command_retries = 0;                   // times the command PDU went again (same CmdSN)
   TimePoint last_sent{};
 
   // Task management.
@@ -100,6 +101,10 @@ struct InitiatorSession::Connection {
   int status_snacks = 0;              // unanswered Status SNACKs for the current gap
   bool probing = false;               // the outstanding ping is a recovery probe
   bool probe_saw_status_gap = false;  // a StatSN gap was open when the probe went
+  int probe_retries = 0;              // probes in a row that got no answer
+  // StatSNs of statuses held for missing data: ExpStatSN stays below them, so the target keeps
+  // the data we still ask for (section 11.16.1).
+  std::vector<std::uint32_t> held_stat_sns;
   TimePoint probe_sent{};
 };
 

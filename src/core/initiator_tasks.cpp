@@ -155,7 +155,18 @@ void InitiatorSession::handle_r2t(Connection& c, const R2t& h) {
 
 void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const InboundPdu& pdu,
                                       TimePoint now) {
-  if (h.status_present) note_stat_sn(c, h.stat_sn, true);
+  // At ERL >= 1 the status's StatSN is noted on the way out, after the status may have been
+  // held: a SNACK this PDU causes must not acknowledge the status it waits on (11.16.1).
+  struct NoteStatSnOnExit {
+    InitiatorSession& s;
+    Connection& c;
+    const DataIn& h;
+    bool armed;
+    ~NoteStatSnOnExit() {
+      if (armed && c.state != Connection::State::closed) s.note_stat_sn(c, h.stat_sn, true);
+    }
+  } deferred{*this, c, h, h.status_present && erl1()};
+  if (h.status_present && !deferred.armed) note_stat_sn(c, h.stat_sn, true);
   update_window(h.exp_cmd_sn, h.max_cmd_sn);
   Task* t = find_task(h.itt);
   if (t == nullptr) return;  // stale: a task that already ended
@@ -204,7 +215,7 @@ void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const Inbo
   r.residual_count = h.residual_count;
   r.underflow = h.underflow;
   r.overflow = h.overflow;
-  if (hold_status(c, *t, r, h.data_sn + 1)) return;
+  if (hold_status(c, *t, r, h.data_sn + 1, h.stat_sn)) return;
   complete_scsi(*t, r, now);
 }
 
@@ -239,7 +250,7 @@ void InitiatorSession::handle_scsi_response(Connection& c, const ScsiResponse& h
                    pdu.data.begin() + 2 + static_cast<std::ptrdiff_t>(sense_length));
   }
   // ExpDataSN: the Data-In PDUs the target sent; any still missing are asked for first.
-  if (hold_status(c, *t, r, h.exp_data_sn)) return;
+  if (hold_status(c, *t, r, h.exp_data_sn, h.stat_sn)) return;
   complete_scsi(*t, r, now);
 }
 

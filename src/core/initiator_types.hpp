@@ -218,7 +218,7 @@ struct SessionConfig {
   // SNACK at most max_status_snacks times for one gap; then the connection is given up.
   Duration recovery_probe_interval = std::chrono::seconds(1);
   int max_command_retries = 3;
-  int max_status_snacks = 3;
+  int max_status_snacks = 8;
 };
 
 }  // namespace uiscsi::core

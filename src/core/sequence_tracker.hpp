@@ -1,5 +1,5 @@
 // SequenceTracker: receipt of numbered PDUs (DataSN, R2TSN, StatSN) that should arrive in
-// order, tolerating losses as error recovery level 1 must (RFC 7143 sections 6.7 and 11.16).
+// order, tolerating losses as error recovery level 1 must (RFC 7143 sections 7.9 and 11.16).
 //
 // `next` is the lowest number not yet received: everything below it has arrived. Numbers that
 // arrive above it are remembered (bounded) until the gap below them fills. `seen_end` is one

@@ -170,6 +170,68 @@ TEST(Recovery, ACommandThatKillsEveryConnectionFailsAfterItsReplays) {
   EXPECT_GE(s->recoveries(), 2u);
 }
 
+// Error recovery level 1 over TCP: the target loses every 7th PDU it sends and damages the
+// data digest of its 5th; SNACKs and probes recover everything on the same connection.
+TEST(Recovery, Erl1RecoversLostAndDamagedPdusWithoutReconnecting) {
+  target::ServerConfig c;
+  c.portals = {{"127.0.0.1", 0}};
+  target::TargetEntry t;
+  t.name = kDisk;
+  target::LunConfig l;
+  l.size_bytes = 32ull << 20;
+  t.luns.push_back(l);
+  c.targets.push_back(t);
+  c.engine.negotiation.error_recovery_level = 1;
+  c.engine.negotiation.header_digest = {"CRC32C", "None"};
+  c.engine.negotiation.data_digest = {"CRC32C", "None"};
+  c.engine.faults.lose_every = 7;
+  c.engine.faults.corrupt_data_digest_pdu = 60;
+  auto server = target::TargetServer::start(c);
+  ASSERT_TRUE(server) << server.error().message();
+  SessionOptions o = recovering_options();
+  o.error_recovery_level = 1;
+  o.header_digest = DigestPolicy::require;
+  o.data_digest = DigestPolicy::require;
+  o.recovery_probe_interval = 100ms;
+  auto s = Session::dial(url_of(**server), o);
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->negotiated().error_recovery_level, 1u);
+  (void)s->run(Lun(), Command(scsi::test_unit_ready()));  // takes the power-on attention
+
+  constexpr std::size_t kChunk = 64 * 1024, kChunks = 32;
+  const auto data = pattern(kChunk * kChunks, 9);
+  const std::uint32_t blocks = kChunk / 512;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<std::byte> back(data.size());
+    std::vector<std::future<Result<Completion>>> batch;
+    for (std::size_t i = 0; i < kChunks; ++i) {
+      batch.push_back(
+          pass == 0
+              ? s->submit(Lun(), Command(*scsi::write16(i * blocks, blocks, 512))
+                                     .write_from(std::span(data).subspan(i * kChunk, kChunk)))
+              : s->submit(Lun(), Command(*scsi::read16(i * blocks, blocks, 512))
+                                     .read_into(std::span(back).subspan(i * kChunk, kChunk))));
+    }
+    for (auto& f : batch) {
+      auto r = f.get();
+      ASSERT_TRUE(r) << r.error().message();
+      EXPECT_TRUE(r->ok()) << r->describe();
+    }
+    if (pass == 1) {
+      for (std::size_t i = 0; i < kChunks; ++i)
+        EXPECT_TRUE(std::equal(back.begin() + static_cast<long>(i * kChunk),
+                               back.begin() + static_cast<long>((i + 1) * kChunk),
+                               data.begin() + static_cast<long>(i * kChunk)))
+            << "chunk " << i;
+    }
+  }
+  const RecoveryStats st = s->recovery_stats();
+  EXPECT_EQ(st.reinstatements, 0u) << "no reconnection at ERL 1";
+  EXPECT_GE(st.digest_errors, 1u);
+  EXPECT_GE(st.data_r2t_snacks + st.status_snacks + st.command_retries + st.probes, 1u);
+  EXPECT_TRUE(s->logged_in());
+}
+
 TEST(Recovery, GivesUpWhenTheTargetIsGone) {
   auto server = flaky_target(0);
   ASSERT_TRUE(server);

@@ -85,6 +85,8 @@ class LossySim {
   std::map<std::uint64_t, core::TaskDone> done;  // by TaskId::value
   std::uint64_t pdus_up = 0, pdus_down = 0;      // PDUs that entered the link, each direction
   int reconnections = 0;
+  std::string target_closed;  // why target connections closed
+  std::function<void(bool, const std::vector<std::byte>&, LinkFate)> trace;  // every PDU
   int recovery_failures = 0;
 
   core::SessionConfig session_config() const {
@@ -170,6 +172,8 @@ class LossySim {
             c.target->complete(x->task, disk.execute(*x), now);
           } else if (auto* tm = std::get_if<core::TaskManagement>(&*e)) {
             c.target->tmf_done(tm->request, now);
+          } else if (auto* cl = std::get_if<core::TargetConnectionClosed>(&*e)) {
+            target_closed += cl->reason.message() + "; ";
           }
         }
         if (!c.cut && c.target->finished()) cut(c);
@@ -204,6 +208,7 @@ class LossySim {
       std::uint64_t& index = from_initiator ? pdus_up : pdus_down;
       const LinkFate f = fault ? fault(from_initiator, index) : LinkFate::deliver;
       ++index;
+      if (trace) trace(from_initiator, pdu, f);
       switch (f) {
         case LinkFate::deliver:
           break;

@@ -4,6 +4,10 @@
 // where nothing is re-executed), and no task hangs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
 #include "core/bytes.hpp"
 #include "sim/recovery/lossy_sim.hpp"
 #include "uiscsi/errors.hpp"
@@ -71,6 +75,17 @@ std::string run_workload(const Sweep& sw, std::function<LinkFate(bool, std::uint
     counts->login_down = sim.pdus_down;
   }
   sim.fault = std::move(fault);
+  if (std::getenv("UISCSI_SIM_TRACE")) {
+    sim.trace = [](bool up, const std::vector<std::byte>& pdu, LinkFate f) {
+      std::fprintf(stderr,
+                   "%s op=%02x b1=%02x b2=%02x itt=%08x sn24=%08x sn36=%08x %08x %08x f=%d\n",
+                   up ? "I->T" : "T->I", std::to_integer<unsigned>(pdu[0]) & 0x3fu,
+                   std::to_integer<unsigned>(pdu[1]), std::to_integer<unsigned>(pdu[2]),
+                   load_be32(pdu.data() + 16), load_be32(pdu.data() + (up ? 28 : 24)),
+                   load_be32(pdu.data() + 36), load_be32(pdu.data() + 40),
+                   load_be32(pdu.data() + 44), static_cast<int>(f));
+    };
+  }
 
   std::vector<std::vector<std::byte>> out, in(kReads, std::vector<std::byte>(kBlocks * block));
   std::vector<TaskId> ids;
@@ -97,7 +112,8 @@ std::string run_workload(const Sweep& sw, std::function<LinkFate(bool, std::uint
   }
   for (auto id : ids) {
     const TaskDone& d = sim.done.at(id.value);
-    if (d.error) return "a task failed: " + d.error.message();
+    if (d.error)
+      return "a task failed: " + d.error.message() + " (target: " + sim.target_closed + ")";
     if (d.result.status != 0) {
       // The reset unit attention after a reinstatement is absorbed by the engine; anything
       // else is a failure.
@@ -118,8 +134,6 @@ std::string run_workload(const Sweep& sw, std::function<LinkFate(bool, std::uint
   }
   return {};
 }
-
-class RecoverySweep : public ::testing::TestWithParam<Sweep> {};
 
 // Counts the workload's PDUs each way after the login (which the sweeps leave alone).
 PduCounts count_pdus(const Sweep& sw) {
@@ -144,35 +158,50 @@ void sweep(const Sweep& sw, LinkFate fate, const char* what) {
   }
 }
 
-TEST_P(RecoverySweep, LoseEveryPdu) {
-  const Sweep sw = GetParam();
-  if (sw.erl == 0) GTEST_SKIP() << "at ERL 0 a lost PDU is found only by a command timeout";
-  sweep(sw, LinkFate::lose, "lost");
+// ERL 1: losing any one PDU, either way, is recovered by SNACKs, retries and probes.
+TEST(RecoverySweep, Erl1LoseEveryPdu) {
+  sweep(Sweep{1, false}, LinkFate::lose, "lost");
+  sweep(Sweep{1, true}, LinkFate::lose, "lost");
 }
 
-TEST_P(RecoverySweep, DamageEveryDataSegment) {
-  const Sweep sw = GetParam();
-  if (sw.erl == 0 || !sw.digests) GTEST_SKIP() << "needs digests and ERL 1";
-  sweep(sw, LinkFate::damage_data, "data damaged");
+// ERL 1 with digests: a damaged data segment or header, either way, at every PDU.
+TEST(RecoverySweep, Erl1DamageEveryPdu) {
+  sweep(Sweep{1, true}, LinkFate::damage_data, "data damaged");
+  sweep(Sweep{1, true}, LinkFate::damage_header, "header damaged");
 }
 
-TEST_P(RecoverySweep, DamageEveryHeader) {
-  const Sweep sw = GetParam();
-  if (sw.erl == 0 || !sw.digests) GTEST_SKIP() << "needs digests and ERL 1";
-  sweep(sw, LinkFate::damage_header, "header damaged");
+// ERL 0: the connection cut at every PDU; the session is reinstated and the commands repeated.
+TEST(RecoverySweep, Erl0CutAtEveryPdu) {
+  sweep(Sweep{0, false}, LinkFate::cut, "cut");
+  sweep(Sweep{0, true}, LinkFate::cut, "cut");
 }
 
-TEST_P(RecoverySweep, CutAtEveryPdu) {
-  const Sweep sw = GetParam();
-  if (sw.erl != 0) GTEST_SKIP() << "connection recovery is ERL 2";
-  sweep(sw, LinkFate::cut, "cut");
+// Many losses at once: every PDU, both ways, is lost (or, with digests, damaged) with
+// probability 3/16, for a number of seeds.
+TEST(RecoverySoak, Erl1SurvivesRandomLossAndDamage) {
+  for (bool digests : {false, true}) {
+    for (unsigned seed = 1; seed <= 40; ++seed) {
+      // UISCSI_SIM_SEED=N[d] reruns one seed (d: with digests), e.g. with UISCSI_SIM_TRACE=1.
+      if (const char* only = std::getenv("UISCSI_SIM_SEED");
+          only && (std::to_string(seed) + (digests ? "d" : "")) != only)
+        continue;
+      std::mt19937 rng(seed);
+      const std::string why = run_workload(Sweep{1, digests}, [&](bool, std::uint64_t) {
+        switch (std::uniform_int_distribution<int>(0, 15)(rng)) {
+          case 0:
+            return LinkFate::lose;
+          case 1:
+            return digests ? LinkFate::damage_data : LinkFate::lose;
+          case 2:
+            return digests ? LinkFate::damage_header : LinkFate::lose;
+          default:
+            return LinkFate::deliver;
+        }
+      });
+      EXPECT_EQ(why, "") << "seed " << seed << (digests ? " with digests" : "");
+    }
+  }
 }
-
-INSTANTIATE_TEST_SUITE_P(Levels, RecoverySweep, ::testing::Values(Sweep{0, false}, Sweep{0, true}),
-                         [](const auto& param_info) {
-                           return "Erl" + std::to_string(param_info.param.erl) +
-                                  (param_info.param.digests ? "Digests" : "Plain");
-                         });
 
 }  // namespace
 }  // namespace uiscsi::core
