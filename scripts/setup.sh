@@ -8,7 +8,7 @@ packages=(
   # toolchain and build
   build-essential g++ clang lld cmake ninja-build pkg-config ccache clang-format clang-tidy
   # libraries
-  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev libfmt-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev libfmt-dev libtomlplusplus-dev zlib1g-dev
   # libFuzzer and the sanitizer runtimes for clang
   libclang-rt-14-dev
   # real peers for interop tests
