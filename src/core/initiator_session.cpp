@@ -691,8 +691,9 @@ void InitiatorSession::on_timer(TimePoint now) {
       send_nop_ping(c, now);
     }
   }
-  for (auto& slot : slots_) {
-    Task* t = slot.get();
+  // By index: aborting a command allocates its ABORT TASK, which may grow slots_.
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    Task* t = slots_[i].get();
     if (!t->in_use || !t->deadline || now < *t->deadline) continue;
     if (t->phase == Task::Phase::zombie) continue;
     if (t->kind == Task::Kind::scsi && t->phase == Task::Phase::sent) {
