@@ -29,6 +29,11 @@ struct LunConfig {
   std::string product;      // INQUIRY product id (default per kind)
   std::string serial;       // unit serial number (default derived from target and LUN)
   std::uint32_t slots = 8;  // changer: storage slots
+  // Tape: size_bytes is the cartridge capacity of a new cartridge; `image` an image file that
+  // keeps the cartridge across restarts (opened when it exists, else created blank; empty: in
+  // memory); lto_generation (5..9) the densities the drive supports.
+  std::string image;
+  int lto_generation = 9;
 };
 
 struct TargetEntry {

@@ -115,7 +115,8 @@ bool parse_lun(Ctx& ctx, const toml::table& t, LunConfig& lun) {
       !get_string(ctx, t, "path", lun.path) || !get_bool(ctx, t, "direct_io", lun.direct_io) ||
       !get_bool(ctx, t, "read_only", lun.read_only) ||
       !get_string(ctx, t, "product", lun.product) || !get_string(ctx, t, "serial", lun.serial) ||
-      !get_uint(ctx, t, "slots", lun.slots, 4096))
+      !get_uint(ctx, t, "slots", lun.slots, 4096) || !get_string(ctx, t, "image", lun.image) ||
+      !get_uint(ctx, t, "lto_generation", lun.lto_generation, 9))
     return false;
   if (type == "ram")
     lun.kind = LunConfig::Kind::ram;
@@ -129,6 +130,10 @@ bool parse_lun(Ctx& ctx, const toml::table& t, LunConfig& lun) {
     lun.kind = LunConfig::Kind::changer;
   else
     return ctx.fail(&t, "unknown LUN type \"" + type + "\" (ram, file, null, tape, changer)");
+  if (lun.kind == LunConfig::Kind::tape && (lun.lto_generation < 5 || lun.size_bytes == 0))
+    return ctx.fail(&t, "a tape LUN needs a size above 0 and lto_generation 5 to 9");
+  if (lun.kind != LunConfig::Kind::tape && !lun.image.empty())
+    return ctx.fail(&t, "image is for tape LUNs");
   if (lun.kind == LunConfig::Kind::file && lun.path.empty())
     return ctx.fail(&t, "a file LUN needs a path");
   if (lun.block_size != 512 && lun.block_size != 4096 && lun.kind != LunConfig::Kind::tape)

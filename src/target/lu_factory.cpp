@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "target/disk_lu.hpp"
+#include "target/tape_lu.hpp"
 #include "uiscsi/errors.hpp"
 
 namespace uiscsi::target {
@@ -25,8 +26,19 @@ std::string derived_serial(std::string_view target, std::uint64_t lun) {
 
 Result<std::shared_ptr<LogicalUnit>> make_logical_unit(const TargetEntry& target,
                                                        const LunConfig& lun) {
-  if (lun.kind == LunConfig::Kind::tape || lun.kind == LunConfig::Kind::changer)
-    return errc::unsupported;
+  if (lun.kind == LunConfig::Kind::changer) return errc::unsupported;
+  if (lun.kind == LunConfig::Kind::tape) {
+    TapeLuConfig cfg;
+    cfg.serial = lun.serial.empty() ? derived_serial(target.name, lun.number) : lun.serial;
+    if (!lun.product.empty()) cfg.product = lun.product;
+    cfg.capacity_bytes = lun.size_bytes;
+    cfg.image = lun.image;
+    cfg.lto_generation = lun.lto_generation;
+    cfg.read_only = lun.read_only;
+    auto lu = TapeLu::create(cfg);
+    if (!lu) return lu.error();
+    return std::shared_ptr<LogicalUnit>(std::move(*lu));
+  }
   if (lun.block_size == 0 || (lun.kind != LunConfig::Kind::file && lun.size_bytes < lun.block_size))
     return errc::invalid_argument;
   Result<std::unique_ptr<BlockStore>> store = errc::invalid_argument;

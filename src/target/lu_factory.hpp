@@ -1,6 +1,7 @@
-// Builds the LogicalUnit a LunConfig describes (RAM, file or null disk; tape and changer when
-// those exist). Errors: file errors from opening or sizing a backing file, errc::unsupported
-// for a kind this build cannot serve, errc::invalid_argument for bad sizes.
+// Builds the LogicalUnit a LunConfig describes (RAM, file or null disk; a tape drive, TapeLu).
+// Errors: file errors from opening or sizing a backing file or tape image, tapesim's image
+// errors, errc::unsupported for a kind this build cannot serve (changer), errc::invalid_argument
+// for bad sizes.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
 // uiscsi-target: a userspace iSCSI target.
 //
 //   uiscsi-target --listen 127.0.0.1:3260 --ram 256M
+//   uiscsi-target --tape 1G --tape-image /var/lib/uiscsi/tape0.img   (LUN 0: a tape drive)
 //   uiscsi-target --listen 127.0.0.1:0 --file disk.img,1G --chap alice   (secret:
 //   ISCSI_TARGET_CHAP_SECRET) uiscsi-target --config targets.toml
 //
@@ -54,9 +55,10 @@ int fail(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Userspace iSCSI target serving RAM, file and null disks", "uiscsi-target"};
+  CLI::App app{"Userspace iSCSI target serving RAM, file and null disks and tape drives",
+               "uiscsi-target"};
   tools::set_tool_name("uiscsi-target");
-  std::vector<std::string> listen, files, rams, nulls, allow, faults;
+  std::vector<std::string> listen, files, rams, nulls, tapes, tape_images, allow, faults;
   std::string config_path, target_name = default_target_name(), alias = "uiscsi";
   std::string chap_user, chap_secret_file, mutual_user, mutual_secret_file, log_level = "info";
   std::string digest = "prefer";
@@ -76,6 +78,12 @@ int main(int argc, char** argv) {
   app.add_option("--file", files,
                  "Add a file-backed LUN: PATH[,SIZE] (created or extended to SIZE)");
   app.add_option("--null", nulls, "Add a null LUN of this size (reads zeros, discards writes)");
+  app.add_option("--tape", tapes,
+                 "Add a tape drive LUN with a cartridge of this capacity (e.g. 1G), after the "
+                 "disks");
+  app.add_option("--tape-image", tape_images,
+                 "Keep the cartridge of the matching --tape in this image file (opened if it "
+                 "exists, else created); a --tape-image alone adds a 64M tape");
   app.add_option("--block-size", block_size, "Logical block size of disk LUNs")
       ->check(CLI::IsMember({512, 4096}));
   app.add_flag("--direct-io", direct_io, "Open file LUNs with O_DIRECT");
@@ -175,6 +183,14 @@ int main(int argc, char** argv) {
       auto size = parse_byte_size(n);
       if (!size || *size == 0) return tools::usage_error("bad --null size '" + n + "'");
       add(LunConfig::Kind::null, *size, {});
+    }
+    // Tapes after the disks: the i-th --tape-image goes with the i-th --tape.
+    if (tape_images.size() > tapes.size()) tapes.resize(tape_images.size(), "64M");
+    for (std::size_t i = 0; i < tapes.size(); ++i) {
+      auto size = parse_byte_size(tapes[i]);
+      if (!size || *size == 0) return tools::usage_error("bad --tape size '" + tapes[i] + "'");
+      add(LunConfig::Kind::tape, *size, {});
+      if (i < tape_images.size()) t.luns.back().image = tape_images[i];
     }
     if (t.luns.empty()) add(LunConfig::Kind::ram, 64ull << 20, {});
     if (!chap_user.empty()) {
