@@ -271,7 +271,7 @@ void InitiatorSession::connection_lost(ConnectionId cid, std::error_code reason,
   if (c->state == Connection::State::login) {
     emit(LoginDone{c->cid, reason, {}, false, "connection lost during login", {}});
     finish_connection(*c, reason);
-    if (recovering_) recovery_attempt_failed(reason);
+    login_attempt_failed(reason);
     return;
   }
   fail_connection(*c, reason);
@@ -321,7 +321,7 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
     const std::error_code why = login.error() ? login.error() : make_login_error(1, 1);
     emit(std::move(done));
     finish_connection(c, why);
-    if (recovering_) recovery_attempt_failed(why);
+    login_attempt_failed(why);
     return;
   }
 
@@ -547,8 +547,10 @@ void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
     recovery_attempt_failed(ec);
     return;
   }
-  // No connection left: work that never went out fails too (it did not run).
+  // No connection left: work that never went out fails too (it did not run), and so does a
+  // logout still waiting for commands to finish.
   fail_waiting(errc::connection_closed);
+  end_waiting_logout(errc::connection_closed);
   if (logout_requested_) session_closed_ = true;
 }
 
@@ -600,6 +602,26 @@ void InitiatorSession::recovery_attempt_failed(std::error_code reason) {
     delay += std::min(backoff, config_.max_recovery_backoff);
   }
   emit(RecoveryNeeded{reason, delay, recovery_attempt_});
+}
+
+// A login failed: a recovery attempt plans the next one; with no connection left and no
+// recovery under way, commands queued while the login was running fail (they never ran).
+void InitiatorSession::login_attempt_failed(std::error_code why) {
+  if (recovering_) {
+    recovery_attempt_failed(why);
+    return;
+  }
+  const bool any_left = std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
+    return c->state != Connection::State::closed;
+  });
+  if (!any_left) fail_waiting(why);
+}
+
+void InitiatorSession::end_waiting_logout(std::error_code why) {
+  if (!logout_task_) return;
+  if (Task* t = find_task(*logout_task_); t != nullptr && t->phase == Task::Phase::waiting)
+    fail_task(*t, why, false);
+  logout_task_.reset();
 }
 
 void InitiatorSession::give_up_recovery(std::error_code reason) {
@@ -666,7 +688,7 @@ void InitiatorSession::on_timer(TimePoint now) {
     if (c.state == Connection::State::login && now >= c.login_deadline) {
       emit(LoginDone{c.cid, errc::timed_out, {}, false, "login timed out", {}});
       finish_connection(c, errc::timed_out);
-      if (recovering_) recovery_attempt_failed(errc::timed_out);
+      login_attempt_failed(errc::timed_out);
       continue;
     }
     if (c.state != Connection::State::full_feature) continue;

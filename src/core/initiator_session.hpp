@@ -148,6 +148,8 @@ class InitiatorSession {
   void requeue_for_retry(std::vector<Task*> tasks);
   void recovery_attempt_failed(std::error_code reason);
   void give_up_recovery(std::error_code reason);
+  void login_attempt_failed(std::error_code why);
+  void end_waiting_logout(std::error_code why);
   void fail_waiting(std::error_code reason);
   bool absorb_reset_attention(Task& t, const CommandResult& r, TimePoint now);
 

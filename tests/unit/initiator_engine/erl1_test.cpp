@@ -406,3 +406,73 @@ TEST_F(Erl1Test, UnansweredStatusSnacksEndTheConnection) {
 
 }  // namespace
 }  // namespace uiscsi::core
+
+namespace uiscsi::core {
+namespace {
+
+// Found by the engine fuzzer (fuzz/initiator_engine.cpp): work must not outlive a failed login
+// or a lost connection.
+class FuzzFoundTest : public InitiatorTest {};
+
+TEST_F(FuzzFoundTest, CommandsQueuedDuringAFailedLoginFail) {
+  s = std::make_unique<InitiatorSession>(config(), rng);
+  cid = s->open_connection(now);
+  std::vector<std::byte> buf(512);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  const TaskId id = s->submit(r, now);
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  const auto done = events<TaskDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, id);
+  EXPECT_TRUE(done[0].error);
+  EXPECT_FALSE(done[0].may_have_executed);
+}
+
+TEST_F(FuzzFoundTest, ALogoutWaitingForCommandsEndsWithTheConnection) {
+  start();
+  std::vector<std::byte> buf(512);
+  ScsiRequest r;
+  r.cdb = kRead10;
+  r.data_in = buf;
+  s->submit(r, now);
+  t->drain();
+  const TaskId logout = s->logout(now, std::nullopt);
+  EXPECT_TRUE(t->drain().empty()) << "the logout waits for the read";
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  std::vector<LogoutDone> logouts;
+  int reads_done = 0;
+  while (auto e = s->poll_event()) {
+    if (auto* x = std::get_if<LogoutDone>(&*e)) logouts.push_back(*x);
+    if (std::get_if<TaskDone>(&*e)) ++reads_done;
+  }
+  EXPECT_EQ(reads_done, 1);
+  ASSERT_EQ(logouts.size(), 1u);
+  EXPECT_EQ(logouts[0].id, logout);
+  EXPECT_TRUE(logouts[0].error);
+}
+
+TEST_F(FuzzFoundTest, TimedOutCommandsAreAbortedWhileTheTaskTableGrows) {
+  start();
+  // Many reads time out at once: each abort allocates an ABORT TASK while on_timer walks the
+  // task table (ASan caught the old range-for here).
+  std::vector<std::vector<std::byte>> bufs(30, std::vector<std::byte>(512));  // within the window
+  for (auto& b : bufs) {
+    ScsiRequest r;
+    r.cdb = kRead10;
+    r.data_in = b;
+    r.deadline = now + 1s;
+    s->submit(r, now);
+  }
+  t->drain();
+  now += 2s;
+  s->on_timer(now);
+  int aborts = 0;
+  for (auto& p : t->drain())
+    if (p.as<TaskMgmtRequest>()) ++aborts;
+  EXPECT_EQ(aborts, 30);
+}
+
+}  // namespace
+}  // namespace uiscsi::core
