@@ -5,7 +5,10 @@
 //   framer:     PDU streams of both directions built from the same samples, with and without
 //               digests, a digest switch after login, corrupted digests and an oversized
 //               segment, each followed by its choices tail (framer_input.hpp);
-//   text:       login, CHAP and SendTargets key sets as initiators and targets send them.
+//   text:       login, CHAP and SendTargets key sets as initiators and targets send them;
+//   target_engine, initiator_engine: sessions that log in (scripted, or from the input's own
+//               Login PDUs) and then read, write (R2T, immediate and unsolicited data), time out,
+//               abort, ping, renegotiate, lose the connection and log out (engine_input.hpp).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +21,7 @@
 
 #include "core/bytes.hpp"
 #include "core/pdu.hpp"
+#include "engine_input.hpp"
 #include "framer_input.hpp"
 #include "support/sample_pdus.hpp"
 
@@ -289,6 +293,226 @@ void text_seeds(const fs::path& dir) {
     write_file(dir / name, as_bytes(text));
 }
 
+// ---- session fuzzers -----------------------------------------------------------------------
+
+// An input of fuzz_target_engine or fuzz_initiator_engine: configuration bytes, then operations
+// (an op code and its arguments; see engine_input.hpp).
+class SessionInput {
+ public:
+  explicit SessionInput(std::initializer_list<std::uint8_t> config) {
+    for (std::uint8_t b : config)
+      w_.u8(b);
+  }
+  SessionInput& u8(std::uint8_t v) {
+    w_.u8(v);
+    return *this;
+  }
+  SessionInput& u32(std::uint32_t v) {
+    w_.u32(v);
+    return *this;
+  }
+  SessionInput& op(std::uint8_t code, std::initializer_list<std::uint8_t> args = {}) {
+    w_.u8(code);
+    for (std::uint8_t b : args)
+      w_.u8(b);
+    return *this;
+  }
+  // An operation whose arguments end with a header (any_pdu): 48 BHS bytes, flags, length.
+  SessionInput& pdu(std::uint8_t code, const Bhs& bhs, std::uint8_t flags, std::uint16_t length) {
+    w_.u8(code).bytes(bhs.bytes).u8(flags).u16(length);
+    return *this;
+  }
+  void write(const fs::path& path) const { write_file(path, std::as_bytes(std::span(w_.data()))); }
+
+ private:
+  fuzz::InputWriter w_;
+};
+
+void target_engine_seeds(const fs::path& dir) {
+  namespace op = fuzz::target_op;
+  // Configuration: mode, parameters, segment lengths, bursts, window, faults, then the CmdSN.
+  // One operational stage, no digests, InitialR2T=Yes: a read, a write by R2T, a read whose LU
+  // answer overflows, NOP, ABORT TASK, SendTargets, time, logout.
+  SessionInput({1, 0x0c, 3 | 3 << 3, 5 | 4 << 3 | 1 << 6, 3, 0})
+      .u32(1)
+      .op(op::command, {0x01, 0, 5, 0, 0x28, 0})
+      .op(op::complete, {0, 0})
+      .op(op::command, {0x02, 1, 7, 0, 0x2a, 0})
+      .op(op::data_out, {0, 0, 0})
+      .op(op::complete, {0, 0})
+      .op(op::command, {0x01, 2, 9, 0, 0x28, 0})
+      .op(op::complete, {0, 2})
+      .op(op::nop_out, {0, 16})
+      .op(op::tmf, {0, 0, 0})
+      .op(op::text, {0, 0})
+      .op(op::time, {0, 100})
+      .op(op::logout, {0, 0})
+      .write(dir / "read-write-r2t");
+  // Security stage first, both digests, immediate and unsolicited data, four R2Ts, CmdSN
+  // wrapping past 2^32, CHECK CONDITION out of order, a bidirectional command, a status SNACK,
+  // MaxRecvDataSegmentLength renegotiated, a long ping.
+  SessionInput({2, 0x07 | 1 << 6, 2 | 2 << 3, 4 | 3 << 3 | 3 << 6, 2, 0})
+      .u32(0xfffffffe)
+      .op(op::command, {0x82, 2, 7, 1, 0x8a, 0})
+      .op(op::data_out, {0, 0, 0})
+      .op(op::command, {0x01, 3, 6, 0, 0x88, 0})
+      .op(op::complete, {1, 3})
+      .op(op::complete, {0, 0})
+      .op(op::command, {0x23, 4, 5, 0x15, 0x53, 0})
+      .op(op::data_out, {0, 0, 0})
+      .op(op::complete, {0, 0})
+      .op(op::snack, {1, 3, 0, 0, 0, 0})
+      .op(op::text, {3, 0x40})
+      .op(op::nop_out, {0x08, 40})
+      .op(op::logout, {0, 0})
+      .write(dir / "digests-unsolicited-erl1");
+  // No scripted login: the input's own Login Request (operational keys, T=1 to full feature
+  // phase), then a command, a framed NOP-Out from raw header bytes, logout and raw bytes.
+  SessionInput({0, 0x0c, 3 | 3 << 3, 5 | 4 << 3, 3, 0})
+      .u32(7)
+      .op(op::text, {0x80, 0x8d})
+      .op(op::command, {0x01, 5, 5, 0, 0x12, 0})
+      .op(op::complete, {0, 0})
+      .pdu(
+          op::any_pdu,
+          encode(NopOut{true, Lun(), Itt(0x55), Ttt::reserved(), SerialNumber(0), SerialNumber(0)}),
+          0x10, 20)
+      .op(op::logout, {0, 0})
+      .op(op::raw, {4, 0, 0, 0, 0})
+      .write(dir / "raw-login");
+  // The LU answers inline, NOP-In pings, faults (Data-In last-first, A bit, an async logout
+  // request), ERL 1, tiny segments and bursts, a window of 1, small write limits, 7-byte chunks
+  // through receive_buffer(), blocked writes, resets, connection loss.
+  SessionInput({1 | 8 | 16 | 64, 0x0c | 1 << 6, 0 | 1 << 3, 0, 0 | 1 << 2, 1 | 2 | 16})
+      .u32(0x7fffffff)
+      .op(op::chunking, {0, 7, 1})
+      .op(op::command, {0x01, 0, 5, 0, 0x28, 0})
+      .op(op::command, {0x01, 1, 2, 0, 0x28, 0})
+      .op(op::command, {0x02, 2, 6, 0, 0x2a, 0})
+      .op(op::command, {0x02, 3, 3, 0, 0x2a, 0})
+      .op(op::data_out, {0, 0, 0})
+      .op(op::time, {0, 0})
+      .op(op::nop_out, {1, 0})
+      .op(op::block_writes)
+      .op(op::command, {0x01, 4, 5, 0, 0x28, 0})
+      .op(op::time, {0, 200})
+      .op(op::block_writes)
+      .op(op::tmf, {4, 0, 0})
+      .op(op::tmf_done, {0})
+      .op(op::tmf, {6, 0, 0})
+      .op(op::tmf_done, {0})
+      .op(op::lost, {0})
+      .write(dir / "inline-lu-faults-timers");
+  // A discovery session: SendTargets, a request continued with the C bit, the answer asked for
+  // with the target's TTT, a key not allowed in full feature phase, a SCSI command.
+  SessionInput({1 | 4, 0x00, 3 | 3 << 3, 5 | 4 << 3, 3, 0})
+      .u32(100)
+      .op(op::text, {0, 0})
+      .op(op::text, {6, 0})
+      .op(op::text, {0, 0x80})
+      .op(op::text, {5, 0})
+      .op(op::command, {0x01, 0, 5, 0, 0x12, 0})
+      .op(op::logout, {0, 0})
+      .write(dir / "discovery-text");
+}
+
+void initiator_engine_seeds(const fs::path& dir) {
+  namespace op = fuzz::initiator_op;
+  // Configuration: mode, parameters, segment lengths, bursts, window, StatSN, TSIH.
+  // Scripted login; a read answered by Data-In with status, a write with immediate data then an
+  // R2T for the rest, a bidirectional command, ABORT TASK, SendTargets, NOP ping, logout.
+  SessionInput({1, 0x03, 3 | 3 << 3, 5 | 4 << 3, 3 | 31 << 3})
+      .u32(1000)
+      .u8(5)
+      .op(op::submit, {0, 5, 0})
+      .op(op::data_in, {0, 0, 0x21, 0})
+      .op(op::submit, {1, 9, 0})
+      .op(op::r2t, {0, 0, 0})
+      .op(op::scsi_response, {0, 0, 0, 0, 0})
+      .op(op::submit, {2, 5, 0})
+      .op(op::r2t, {0, 0, 0})
+      .op(op::data_in, {0, 0, 0x21, 0})
+      .op(op::submit, {3, 0, 0})
+      .op(op::tmf_rsp, {0, 0})
+      .op(op::submit, {5, 0, 0})
+      .op(op::text_rsp, {0, 0})
+      .op(op::nop_in, {0, 0})
+      .op(op::submit, {6, 0, 0})
+      .op(op::logout_rsp, {0, 0})
+      .write(dir / "read-write-tmf-logout");
+  // Digests, ERL 1, keepalive, two outstanding R2Ts, unsolicited data, StatSN wrapping: a read
+  // that times out half-way (ABORT TASK), a write, CHECK CONDITION with sense, an async SCSI
+  // event, a Reject, the target's ping and ours, a logout with a deadline.
+  SessionInput({1 | 8 | 32 | 64, 0x01 | 1 << 4 | 1 << 6, 2 | 4 << 3, 4 | 2 << 3, 2 | 3 << 3})
+      .u32(0xfffffff0)
+      .u8(7)
+      .op(op::submit, {0, 6, 0x07})
+      .op(op::data_in, {0, 4, 0x00, 0})
+      .op(op::time, {0, 20})
+      .op(op::tmf_rsp, {0, 0})
+      .op(op::submit, {1, 8, 0})
+      .op(op::r2t, {0, 0, 0x20})
+      .op(op::scsi_response, {0, 1, 0x20, 0, 0x11})
+      .op(op::async, {0, 5, 0})
+      .op(op::reject, {0, 0})
+      .op(op::nop_in, {0, 4})
+      .op(op::time, {0, 0})
+      .op(op::nop_in, {1, 0})
+      .op(op::submit, {6, 3, 2})
+      .op(op::logout_rsp, {0, 0})
+      .write(dir / "digests-erl1-deadlines");
+  // Recovery: the connection drops with a read in flight, the session logs in again and the
+  // read goes again; a second drop, a refused login, a failed reconnection, a good one.
+  SessionInput({1 | 4, 0x03, 3 | 3 << 3, 5 | 4 << 3, 3})
+      .u32(500)
+      .u8(9)
+      .op(op::submit, {0, 5, 0})
+      .op(op::lost, {0})
+      .op(op::reconnect, {0})
+      .op(op::data_in, {0, 0, 0x21, 0})
+      .op(op::submit, {1, 6, 0})
+      .op(op::lost, {0})
+      .op(op::reconnect, {0x09})
+      .op(op::reconnect, {0x80})
+      .op(op::reconnect, {0})
+      .op(op::r2t, {0, 0, 0})
+      .op(op::scsi_response, {0, 0, 0, 0, 0})
+      .write(dir / "recovery");
+  // No scripted login: Login Responses from the input answer the security and operational
+  // stages; then a read, a framed NOP-In from raw header bytes, and raw bytes.
+  NopIn nop;
+  nop.itt = Itt::reserved();
+  nop.ttt = Ttt(0x99);
+  SessionInput({0, 0x03, 3 | 3 << 3, 5 | 4 << 3, 3})
+      .u32(1)
+      .u8(1)
+      .op(op::login_rsp, {1, 0, 0, 0x10})
+      .op(op::login_rsp, {1, 0, 0, 0x10})
+      .op(op::submit, {0, 3, 0})
+      .op(op::data_in, {0, 0, 0x21, 0})
+      .pdu(op::any_pdu, encode(nop), 0x10, 8)
+      .op(op::raw, {4, 0x3f, 0x80, 0, 0})
+      .write(dir / "raw-login");
+  // A closed command window opened by a NOP-In, an async renegotiation request (the engine sends
+  // its own Text Request), a task termination event, an async logout request (its own Logout),
+  // chunked input through receive_buffer(), blocked writes.
+  SessionInput({1, 0x03, 3 | 3 << 3, 5 | 4 << 3, 5})
+      .u32(42)
+      .u8(3)
+      .op(op::chunking, {0, 5, 1})
+      .op(op::submit, {0, 5, 0})
+      .op(op::nop_in, {8, 3})
+      .op(op::async, {4, 0, 0x10})
+      .op(op::text_rsp, {0x10, 0})
+      .op(op::block_writes)
+      .op(op::submit, {0, 3, 0})
+      .op(op::async, {5, 0, 0})
+      .op(op::block_writes)
+      .op(op::async, {1, 0, 0x20})
+      .op(op::logout_rsp, {0, 0})
+      .write(dir / "window-async");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -297,10 +521,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path root = argv[1];
-  for (const char* target : {"framer", "pdu_decode", "text"})
+  for (const char* target : {"framer", "pdu_decode", "text", "target_engine", "initiator_engine"})
     fs::create_directories(root / target);
   framer_seeds(root / "framer");
   pdu_decode_seeds(root / "pdu_decode");
   text_seeds(root / "text");
+  target_engine_seeds(root / "target_engine");
+  initiator_engine_seeds(root / "initiator_engine");
   return 0;
 }
