@@ -28,12 +28,18 @@ struct LunConfig {
   bool read_only = false;
   std::string product;      // INQUIRY product id (default per kind)
   std::string serial;       // unit serial number (default derived from target and LUN)
-  std::uint32_t slots = 8;  // changer: storage slots
+  std::uint32_t slots = 8;  // changer: storage slots (one cartridge each)
   // Tape: size_bytes is the cartridge capacity of a new cartridge; `image` an image file that
   // keeps the cartridge across restarts (opened when it exists, else created blank; empty: in
   // memory); lto_generation (5..9) the densities the drive supports.
+  // Changer: size_bytes is the capacity of each cartridge; `image` a directory holding one
+  // image file per cartridge (<barcode>.img) and the element map (empty: in memory);
+  // lto_generation the barcode suffix (L5..L9); `drives` the numbers of the tape LUNs of the
+  // same target that are its drives (empty: the first tape LUN). A tape LUN that is a changer's
+  // drive starts empty and has no image of its own.
   std::string image;
   int lto_generation = 9;
+  std::vector<std::uint64_t> drives;
 };
 
 struct TargetEntry {

@@ -80,6 +80,23 @@ bool get_string_list(Ctx& ctx, const toml::table& t, const char* key,
   return true;
 }
 
+bool get_uint_list(Ctx& ctx, const toml::table& t, const char* key, std::vector<std::uint64_t>& out,
+                   std::uint64_t max) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return true;
+  const toml::array* a = n->as_array();
+  const std::string what =
+      std::string(key) + " must be a list of numbers from 0 to " + std::to_string(max);
+  if (a == nullptr) return ctx.fail(n, what);
+  out.clear();
+  for (const auto& item : *a) {
+    auto v = item.value<std::int64_t>();
+    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > max) return ctx.fail(&item, what);
+    out.push_back(static_cast<std::uint64_t>(*v));
+  }
+  return true;
+}
+
 // An account: user plus one of secret_file, secret_env, secret.
 bool get_account(Ctx& ctx, const toml::table& t, std::string& user, Secret& secret) {
   if (!get_string(ctx, t, "user", user)) return false;
@@ -116,7 +133,8 @@ bool parse_lun(Ctx& ctx, const toml::table& t, LunConfig& lun) {
       !get_bool(ctx, t, "read_only", lun.read_only) ||
       !get_string(ctx, t, "product", lun.product) || !get_string(ctx, t, "serial", lun.serial) ||
       !get_uint(ctx, t, "slots", lun.slots, 4096) || !get_string(ctx, t, "image", lun.image) ||
-      !get_uint(ctx, t, "lto_generation", lun.lto_generation, 9))
+      !get_uint(ctx, t, "lto_generation", lun.lto_generation, 9) ||
+      !get_uint_list(ctx, t, "drives", lun.drives, (1ull << 40) - 1))
     return false;
   if (type == "ram")
     lun.kind = LunConfig::Kind::ram;
@@ -130,10 +148,16 @@ bool parse_lun(Ctx& ctx, const toml::table& t, LunConfig& lun) {
     lun.kind = LunConfig::Kind::changer;
   else
     return ctx.fail(&t, "unknown LUN type \"" + type + "\" (ram, file, null, tape, changer)");
-  if (lun.kind == LunConfig::Kind::tape && (lun.lto_generation < 5 || lun.size_bytes == 0))
-    return ctx.fail(&t, "a tape LUN needs a size above 0 and lto_generation 5 to 9");
-  if (lun.kind != LunConfig::Kind::tape && !lun.image.empty())
-    return ctx.fail(&t, "image is for tape LUNs");
+  const bool tape_like = lun.kind == LunConfig::Kind::tape || lun.kind == LunConfig::Kind::changer;
+  // A changer's cartridges are 1G unless `size` says otherwise (sparse in memory).
+  if (lun.kind == LunConfig::Kind::changer && !t.contains("size")) lun.size_bytes = 1ull << 30;
+  if (tape_like && (lun.lto_generation < 5 || lun.size_bytes == 0))
+    return ctx.fail(&t, "a tape or changer LUN needs a size above 0 and lto_generation 5 to 9");
+  if (lun.kind == LunConfig::Kind::changer && (lun.slots == 0 || lun.slots > 4096))
+    return ctx.fail(&t, "a changer needs 1 to 4096 slots");
+  if (!tape_like && !lun.image.empty()) return ctx.fail(&t, "image is for tape and changer LUNs");
+  if (lun.kind != LunConfig::Kind::changer && !lun.drives.empty())
+    return ctx.fail(&t, "drives is for changer LUNs");
   if (lun.kind == LunConfig::Kind::file && lun.path.empty())
     return ctx.fail(&t, "a file LUN needs a path");
   if (lun.block_size != 512 && lun.block_size != 4096 && lun.kind != LunConfig::Kind::tape)

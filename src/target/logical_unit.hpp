@@ -71,6 +71,11 @@ class LogicalUnit {
   // True when execute() may block (file I/O): the I/O layer then runs it on a worker thread.
   [[nodiscard]] virtual bool blocking() const { return false; }
 
+  // True when commands must run one at a time in the order they arrive (CmdSN order), whatever
+  // their task attribute: a tape's position, or a changer's element map, is changed by every
+  // command (SSC-3 4.2, SMC-3). The I/O layer then never runs two of them at once.
+  [[nodiscard]] virtual bool sequential() const { return false; }
+
   // PERIPHERAL DEVICE TYPE (0 disk, 1 tape, 8 changer).
   [[nodiscard]] virtual std::uint8_t device_type() const = 0;
 

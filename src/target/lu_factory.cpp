@@ -1,7 +1,11 @@
 #include "target/lu_factory.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <utility>
 
+#include "target/changer_lu.hpp"
 #include "target/disk_lu.hpp"
 #include "target/tape_lu.hpp"
 #include "uiscsi/errors.hpp"
@@ -22,20 +26,95 @@ std::string derived_serial(std::string_view target, std::uint64_t lun) {
   return buf;
 }
 
-}  // namespace
+TapeLuConfig tape_config(const TargetEntry& target, const LunConfig& lun) {
+  TapeLuConfig cfg;
+  cfg.serial = lun.serial.empty() ? derived_serial(target.name, lun.number) : lun.serial;
+  if (!lun.product.empty()) cfg.product = lun.product;
+  cfg.capacity_bytes = lun.size_bytes;
+  cfg.image = lun.image;
+  cfg.lto_generation = lun.lto_generation;
+  cfg.read_only = lun.read_only;
+  return cfg;
+}
 
-Result<std::shared_ptr<LogicalUnit>> make_logical_unit(const TargetEntry& target,
+// The tape LUNs of `target` that are the drives of `changer`: those it names, else the first
+// tape LUN. nullopt when a named LUN is not a tape LUN of the target.
+std::optional<std::vector<const LunConfig*>> changer_drives(const TargetEntry& target,
+                                                            const LunConfig& changer) {
+  std::vector<const LunConfig*> out;
+  const auto is_tape = [](const LunConfig& l) { return l.kind == LunConfig::Kind::tape; };
+  if (changer.drives.empty()) {
+    auto it = std::find_if(target.luns.begin(), target.luns.end(), is_tape);
+    if (it != target.luns.end()) out.push_back(&*it);
+    return out;
+  }
+  for (std::uint64_t n : changer.drives) {
+    auto it = std::find_if(target.luns.begin(), target.luns.end(),
+                           [&](const LunConfig& l) { return l.number == n && is_tape(l); });
+    if (it == target.luns.end()) return std::nullopt;
+    out.push_back(&*it);
+  }
+  return out;
+}
+
+bool is_changer_drive(const TargetEntry& target, const LunConfig& tape) {
+  for (const LunConfig& l : target.luns) {
+    if (l.kind != LunConfig::Kind::changer) continue;
+    auto drives = changer_drives(target, l);
+    if (drives && std::find(drives->begin(), drives->end(), &tape) != drives->end()) return true;
+  }
+  return false;
+}
+
+// The drives a target's changer and tape LUNs share, by tape LUN number: whichever of the two
+// is built first creates the drive and the other finds it here.
+using SharedDrives = std::map<std::uint64_t, std::shared_ptr<SharedDrive>>;
+
+Result<std::shared_ptr<SharedDrive>> shared_drive(SharedDrives& drives, const TargetEntry& target,
+                                                  const LunConfig& tape) {
+  if (auto it = drives.find(tape.number); it != drives.end()) return it->second;
+  auto d = make_shared_drive(tape_config(target, tape));
+  if (!d) return d.error();
+  drives[tape.number] = *d;
+  return *d;
+}
+
+Result<std::shared_ptr<LogicalUnit>> make_changer(SharedDrives& shared, const TargetEntry& target,
+                                                  const LunConfig& lun) {
+  auto drives = changer_drives(target, lun);
+  if (!drives || lun.slots == 0 || lun.slots > 4096) return errc::invalid_argument;
+  ChangerLuConfig cfg;
+  cfg.serial = lun.serial.empty() ? derived_serial(target.name, lun.number) : lun.serial;
+  if (!lun.product.empty()) cfg.product = lun.product;
+  cfg.slots = static_cast<std::uint16_t>(lun.slots);
+  cfg.capacity_bytes = lun.size_bytes;
+  cfg.lto_generation = lun.lto_generation;
+  cfg.image_dir = lun.image;
+  cfg.read_only = lun.read_only;
+  for (const LunConfig* t : *drives) {
+    auto d = shared_drive(shared, target, *t);
+    if (!d) return d.error();
+    cfg.drives.push_back(std::move(*d));
+  }
+  auto lu = ChangerLu::create(cfg);
+  if (!lu) return lu.error();
+  return std::shared_ptr<LogicalUnit>(std::move(*lu));
+}
+
+Result<std::shared_ptr<LogicalUnit>> make_logical_unit(SharedDrives& shared,
+                                                       const TargetEntry& target,
                                                        const LunConfig& lun) {
-  if (lun.kind == LunConfig::Kind::changer) return errc::unsupported;
+  if (lun.kind == LunConfig::Kind::changer) return make_changer(shared, target, lun);
   if (lun.kind == LunConfig::Kind::tape) {
-    TapeLuConfig cfg;
-    cfg.serial = lun.serial.empty() ? derived_serial(target.name, lun.number) : lun.serial;
-    if (!lun.product.empty()) cfg.product = lun.product;
-    cfg.capacity_bytes = lun.size_bytes;
-    cfg.image = lun.image;
-    cfg.lto_generation = lun.lto_generation;
-    cfg.read_only = lun.read_only;
-    auto lu = TapeLu::create(cfg);
+    if (is_changer_drive(target, lun)) {
+      // A changer's drive: empty at start, loaded by the changer (its cartridges have images
+      // in the changer's directory, not one of their own).
+      if (!lun.image.empty()) return errc::invalid_argument;
+      auto d = shared_drive(shared, target, lun);
+      if (!d) return d.error();
+      return std::shared_ptr<LogicalUnit>(TapeLu::create(std::move(*d)));
+    }
+    auto lu = TapeLu::create(tape_config(target, lun));
     if (!lu) return lu.error();
     return std::shared_ptr<LogicalUnit>(std::move(*lu));
   }
@@ -73,6 +152,20 @@ Result<std::shared_ptr<LogicalUnit>> make_logical_unit(const TargetEntry& target
   auto lu = DiskLu::create(std::move(cfg), std::move(*store));
   if (!lu) return lu.error();
   return std::shared_ptr<LogicalUnit>(std::move(*lu));
+}
+
+}  // namespace
+
+Result<LogicalUnits> make_logical_units(const TargetEntry& target) {
+  LogicalUnits out;
+  SharedDrives shared;
+  for (const LunConfig& lun : target.luns) {
+    if (out.count(lun.number)) return errc::invalid_argument;  // LUN listed twice
+    auto lu = make_logical_unit(shared, target, lun);
+    if (!lu) return lu.error();
+    out[lun.number] = std::move(*lu);
+  }
+  return out;
 }
 
 }  // namespace uiscsi::target

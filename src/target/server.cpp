@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -193,6 +194,13 @@ class Server final : public TargetServer {
   std::uint16_t next_tsih_ = 1;
   std::uint64_t next_nexus_ = 1;
   std::deque<Delayed> delayed_;
+  // Commands of a sequential() LU wait here while one of them runs (loop thread only).
+  struct LuQueue {
+    bool running = false;
+    std::deque<std::function<void()>> waiting;
+  };
+  std::unordered_map<const LogicalUnit*, LuQueue> lu_queues_;
+  void run_next(LuQueue& queue);
   TimePoint rate_free_at_{};
   std::thread thread_;
   std::atomic<bool> stopped_{false};
@@ -282,12 +290,10 @@ Result<void> Server::init() {
   if (config_.targets.empty()) return errc::invalid_argument;
   for (const auto& t : config_.targets) {
     if (t.name.empty()) return errc::invalid_argument;
-    for (const auto& l : t.luns) {
-      if (luns_[t.name].count(l.number)) return errc::invalid_argument;  // LUN listed twice
-      auto lu = make_logical_unit(t, l);
-      if (!lu) return lu.error();
-      luns_[t.name][l.number] = std::move(*lu);
-    }
+    if (luns_.count(t.name)) return errc::invalid_argument;  // target listed twice
+    auto luns = make_logical_units(t);
+    if (!luns) return luns.error();
+    luns_[t.name] = std::move(*luns);
   }
   for (const auto& ep : config_.portals) {
     auto s = net::listen(ep);
@@ -611,17 +617,36 @@ void Server::execute(Connection& c, const core::ExecuteCommand& e) {
   ++c.executing;
   const std::uint64_t id = c.id;
   const std::uint32_t task = e.task;
-  workers_.submit([this, lu, cmd, id, task] {
-    ScsiResult r = lu->execute(cmd);
-    loop_.post([this, id, task, r = std::move(r)]() mutable {
-      Connection* conn = find(id);
-      if (conn == nullptr) return;
-      --conn->executing;
-      finish_command(id, task, to_outcome(std::move(r)));
-      if (!conn->closed) service(*conn);
-      reap();
+  LuQueue* queue = lu->sequential() ? &lu_queues_[lu.get()] : nullptr;
+  auto run = [this, lu, cmd, id, task, queue] {
+    workers_.submit([this, lu, cmd, id, task, queue] {
+      ScsiResult r = lu->execute(cmd);
+      loop_.post([this, id, task, queue, r = std::move(r)]() mutable {
+        if (queue != nullptr) run_next(*queue);
+        Connection* conn = find(id);
+        if (conn == nullptr) return;
+        --conn->executing;
+        finish_command(id, task, to_outcome(std::move(r)));
+        if (!conn->closed) service(*conn);
+        reap();
+      });
     });
-  });
+  };
+  if (queue == nullptr) {
+    run();
+    return;
+  }
+  queue->waiting.push_back(std::move(run));
+  if (!queue->running) run_next(*queue);
+}
+
+// Starts the next command of a sequential LU, if any (on the loop thread).
+void Server::run_next(LuQueue& queue) {
+  queue.running = !queue.waiting.empty();
+  if (!queue.running) return;
+  auto next = std::move(queue.waiting.front());
+  queue.waiting.pop_front();
+  next();
 }
 
 void Server::finish_command(std::uint64_t id, std::uint32_t task, core::CommandOutcome outcome) {

@@ -11,29 +11,50 @@
 
 namespace uiscsi::target {
 
-struct TapeLu::Impl {
-  std::mutex mutex;
-  tapesim::Drive drive;
-  explicit Impl(tapesim::Drive d) : drive(std::move(d)) {}
-};
-
-TapeLu::TapeLu(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-
-TapeLu::~TapeLu() {
-  if (!impl_) return;
-  std::lock_guard lock(impl_->mutex);
-  if (auto* m = impl_->drive.medium()) (void)m->close();  // mark the image clean
+SharedDrive::~SharedDrive() {
+  std::lock_guard lock(mutex);
+  if (auto* m = drive.medium()) (void)m->close();  // mark the image clean
 }
 
-Result<std::unique_ptr<TapeLu>> TapeLu::create(const TapeLuConfig& config) {
-  if (config.lto_generation < 5 || config.lto_generation > 9 || config.capacity_bytes == 0)
-    return errc::invalid_argument;
+namespace {
+
+Result<tapesim::Drive> make_drive(const TapeLuConfig& config) {
+  if (config.lto_generation < 5 || config.lto_generation > 9) return errc::invalid_argument;
   tapesim::DriveConfig dc;
   dc.vendor = config.vendor;
   dc.product = config.product;
   dc.serial = config.serial;
   dc.densities = tapesim::lto_densities(config.lto_generation);
-  auto drive = tapesim::Drive::create(std::move(dc));
+  return tapesim::Drive::create(std::move(dc));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SharedDrive>> make_shared_drive(const TapeLuConfig& config) {
+  auto drive = make_drive(config);
+  if (!drive) return drive.error();
+  return std::make_shared<SharedDrive>(std::move(*drive));
+}
+
+struct TapeLu::Impl {
+  std::shared_ptr<SharedDrive> shared;
+  std::mutex& mutex;
+  tapesim::Drive& drive;
+  explicit Impl(std::shared_ptr<SharedDrive> s)
+      : shared(std::move(s)), mutex(shared->mutex), drive(shared->drive) {}
+};
+
+TapeLu::TapeLu(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TapeLu::~TapeLu() = default;  // the SharedDrive closes the cartridge when its last user goes
+
+std::unique_ptr<TapeLu> TapeLu::create(std::shared_ptr<SharedDrive> drive) {
+  return std::unique_ptr<TapeLu>(new TapeLu(std::make_unique<Impl>(std::move(drive))));
+}
+
+Result<std::unique_ptr<TapeLu>> TapeLu::create(const TapeLuConfig& config) {
+  if (config.capacity_bytes == 0) return errc::invalid_argument;
+  auto drive = make_drive(config);
   if (!drive) return drive.error();
 
   tapesim::MediumOptions mo;
@@ -58,7 +79,7 @@ Result<std::unique_ptr<TapeLu>> TapeLu::create(const TapeLuConfig& config) {
   if (auto r = drive->insert(std::move(*medium)); !r) return r.error();
   // No 28/00 on top of the 29/00 every new nexus gets: the cartridge was there at power on.
   drive->power_on();
-  return std::unique_ptr<TapeLu>(new TapeLu(std::make_unique<Impl>(std::move(*drive))));
+  return create(std::make_shared<SharedDrive>(std::move(*drive)));
 }
 
 ScsiResult TapeLu::execute(const ScsiCommand& command) {

@@ -7,17 +7,33 @@
 // and PREVENT ALLOW MEDIUM REMOVAL are kept per session. Commands are serialized on the drive
 // (tape is sequential). REPORT LUNS is answered by the server.
 //
+// A drive that a media changer loads (changer_lu.hpp) is a SharedDrive: the tape LUN and the
+// changer LUN both hold it, and each takes its mutex around every use of the drive.
+//
 // Thread safety: every member may be called concurrently.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "tapesim/drive.hpp"
 #include "target/logical_unit.hpp"
 #include "uiscsi/result.hpp"
 
 namespace uiscsi::target {
+
+// A tapesim::Drive and the mutex that serializes it. Lock order: a changer takes its own lock
+// first and this one second; the tape LUN takes only this one.
+struct SharedDrive {
+  std::mutex mutex;
+  tapesim::Drive drive;
+  explicit SharedDrive(tapesim::Drive d) : drive(std::move(d)) {}
+  SharedDrive(const SharedDrive&) = delete;
+  SharedDrive& operator=(const SharedDrive&) = delete;
+  ~SharedDrive();  // closes the cartridge in the drive (marks its image clean)
+};
 
 struct TapeLuConfig {
   std::string vendor = "UISCSI";
@@ -29,15 +45,23 @@ struct TapeLuConfig {
   bool read_only = false;                      // the cartridge is write protected
 };
 
+// An empty drive (no cartridge) with the identification and densities of `config`; its
+// capacity, image and read_only are not used. errc::invalid_argument for a bad generation.
+Result<std::shared_ptr<SharedDrive>> make_shared_drive(const TapeLuConfig& config);
+
 class TapeLu final : public LogicalUnit {
  public:
-  // Errors: errc::invalid_argument (bad generation, capacity 0), tapesim's image errors
-  // (image_busy, image_not_a_tape, image_corrupt...) and OS errors opening the image.
+  // A drive holding its own cartridge. Errors: errc::invalid_argument (bad generation,
+  // capacity 0), tapesim's image errors (image_busy, image_not_a_tape, image_corrupt...) and OS
+  // errors opening the image.
   static Result<std::unique_ptr<TapeLu>> create(const TapeLuConfig& config);
+  // A drive shared with a changer, which puts cartridges in and takes them out.
+  static std::unique_ptr<TapeLu> create(std::shared_ptr<SharedDrive> drive);
   ~TapeLu() override;
 
   ScsiResult execute(const ScsiCommand& command) override;
   [[nodiscard]] bool blocking() const override { return true; }
+  [[nodiscard]] bool sequential() const override { return true; }
   [[nodiscard]] std::uint8_t device_type() const override { return 0x01; }
   void nexus_added(const Nexus& nexus) override;
   void nexus_removed(const Nexus& nexus) override;

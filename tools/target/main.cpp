@@ -2,6 +2,8 @@
 //
 //   uiscsi-target --listen 127.0.0.1:3260 --ram 256M
 //   uiscsi-target --tape 1G --tape-image /var/lib/uiscsi/tape0.img   (LUN 0: a tape drive)
+//   uiscsi-target --tape 1G --changer 8 --changer-image /var/lib/uiscsi/lib0   (LUN 0: the
+//   drive, empty; LUN 1: a media changer with 8 cartridges of 1G)
 //   uiscsi-target --listen 127.0.0.1:0 --file disk.img,1G --chap alice   (secret:
 //   ISCSI_TARGET_CHAP_SECRET) uiscsi-target --config targets.toml
 //
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -55,13 +58,15 @@ int fail(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Userspace iSCSI target serving RAM, file and null disks and tape drives",
-               "uiscsi-target"};
+  CLI::App app{
+      "Userspace iSCSI target serving RAM, file and null disks, tape drives and media changers",
+      "uiscsi-target"};
   tools::set_tool_name("uiscsi-target");
   std::vector<std::string> listen, files, rams, nulls, tapes, tape_images, allow, faults;
   std::string config_path, target_name = default_target_name(), alias = "uiscsi";
   std::string chap_user, chap_secret_file, mutual_user, mutual_secret_file, log_level = "info";
-  std::string digest = "prefer";
+  std::string digest = "prefer", changer_image;
+  unsigned changer_slots = 0;
   std::uint32_t block_size = 512, max_recv = 262144, max_burst = 1048576, first_burst = 262144;
   std::uint32_t max_r2t = 8, erl = 0, window = 128, max_connections = 1;
   unsigned nop_ms = 0, delay_ms = 0;
@@ -84,6 +89,15 @@ int main(int argc, char** argv) {
   app.add_option("--tape-image", tape_images,
                  "Keep the cartridge of the matching --tape in this image file (opened if it "
                  "exists, else created); a --tape-image alone adds a 64M tape");
+  app.add_option("--changer", changer_slots,
+                 "Add a media changer LUN (after the tapes) with N slots, each holding a "
+                 "cartridge (barcodes UIS001L9...) of the first --tape's capacity (default 1G), "
+                 "and one drive: the first --tape LUN, which then starts empty (one is added "
+                 "when there is no --tape)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--changer-image", changer_image,
+                 "Keep the changer's cartridges as image files named by barcode in this "
+                 "directory, with the map of which cartridge is where (restored at start)");
   app.add_option("--block-size", block_size, "Logical block size of disk LUNs")
       ->check(CLI::IsMember({512, 4096}));
   app.add_flag("--direct-io", direct_io, "Open file LUNs with O_DIRECT");
@@ -135,6 +149,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  uiscsi-target --listen 127.0.0.1:3260 --ram 256M\n"
       "  ISCSI_TARGET_CHAP_SECRET=... uiscsi-target --ram 1G --chap alice\n"
+      "  uiscsi-target --tape 1G --changer 8 --changer-image /var/lib/uiscsi/lib0\n"
       "  uiscsi-target --config /etc/uiscsi/targets.toml\n"
       "Exit codes: 0 stopped cleanly, 1 could not start, 2 usage error.");
   if (int rc = tools::parse_command_line(app, argc, argv); rc >= 0) return rc;
@@ -191,6 +206,28 @@ int main(int argc, char** argv) {
       if (!size || *size == 0) return tools::usage_error("bad --tape size '" + tapes[i] + "'");
       add(LunConfig::Kind::tape, *size, {});
       if (i < tape_images.size()) t.luns.back().image = tape_images[i];
+    }
+    if (!changer_image.empty() && changer_slots == 0)
+      return tools::usage_error("--changer-image needs --changer");
+    if (changer_slots > 0) {
+      // The changer's drive is the first tape LUN (empty: its cartridges are in the slots).
+      std::uint64_t capacity = 1ull << 30;
+      auto drive = std::find_if(t.luns.begin(), t.luns.end(),
+                                [](const LunConfig& l) { return l.kind == LunConfig::Kind::tape; });
+      if (drive == t.luns.end()) {
+        add(LunConfig::Kind::tape, capacity, {});
+        drive = t.luns.end() - 1;
+      } else {
+        if (!drive->image.empty())
+          return tools::usage_error(
+              "the changer's drive (the first --tape) has no --tape-image; use --changer-image");
+        capacity = drive->size_bytes;
+      }
+      const std::uint64_t drive_lun = drive->number;
+      add(LunConfig::Kind::changer, capacity, {});
+      t.luns.back().slots = changer_slots;
+      t.luns.back().image = changer_image;
+      t.luns.back().drives = {drive_lun};
     }
     if (t.luns.empty()) add(LunConfig::Kind::ram, 64ull << 20, {});
     if (!chap_user.empty()) {
