@@ -1,0 +1,187 @@
+// READ(6) in fixed and variable mode (SSC-3 7.4), directly or through the read-ahead pipeline.
+//
+// Read-ahead design (the original driver's look-ahead read past filemarks and left the medium
+// one record beyond where the caller believed it was):
+//   * Up to options.read_ahead READs of the caller's buffer size are in flight, sent with the
+//     ORDERED task attribute, and their results are handed out strictly in issue order. A
+//     prefetched READ that ran past a filemark is therefore not lost: the caller gets the
+//     filemark, and its next read() gets the record after it, exactly as without read-ahead.
+//   * No new READ is issued once a completed one shows a boundary (filemark, setmark, end of
+//     data, incorrect length or an error), nor in the read() call that hands a boundary out;
+//     so at most read_ahead - 1 READs run past a boundary.
+//   * The caller's logical position (Impl::block/file) advances only by the results handed
+//     out. When the caller does anything else, or reads with another buffer size, the READs
+//     still undelivered are awaited and, if any of them moved the medium, the driver LOCATEs
+//     back to the caller's logical object (Impl::cancel_read_ahead). LOCATE is exact where
+//     SPACE back is not (SPACE over blocks stops at filemarks and cannot tell how many were
+//     crossed without more commands).
+//   * When a prefetched READ fails, the READs after it are awaited; the caller's position is
+//     READ POSITION minus the objects those later READs passed (position lost if one of them
+//     failed too).
+#include <algorithm>
+#include <cstring>
+
+#include "tape/drive_impl.hpp"
+#include "uiscsi/scsi/cdb.hpp"
+
+namespace uiscsi::tape {
+namespace {
+
+constexpr const char* kRead = "READ(6)";
+constexpr std::size_t kMaxCount = 0xffffff;
+
+bool plain_data(const Result<Exchange>& e) {
+  if (!e) return false;
+  const auto c = detail::classify(e->status, e->sense);
+  return !c.code || *c.code == tape_errc::early_warning;
+}
+
+}  // namespace
+
+Result<scsi::CommandSpec> Drive::Impl::read_spec(std::size_t bytes) const {
+  const std::uint32_t bs = medium.block_size;
+  const std::size_t count = bs != 0 ? bytes / bs : bytes;
+  if (bytes == 0 || count > kMaxCount || (bs != 0 && bytes % bs != 0))
+    return make_error_code(tape_errc::invalid_block_size);
+  return scsi::read6_tape(static_cast<std::uint32_t>(count), bs, bs == 0 && options.sili);
+}
+
+Result<Record> Drive::Impl::read(std::span<std::byte> buffer) {
+  if (!buffered.empty() || early_warning_pending) UISCSI_TRY_VOID(flush());
+  if (auto spec = read_spec(buffer.size()); !spec) return fail(kRead, spec.error());
+  if (options.read_ahead == 0) return read_direct(buffer);
+  return read_ahead(buffer);
+}
+
+Result<Record> Drive::Impl::read_direct(std::span<std::byte> buffer) {
+  UISCSI_TRY(auto spec, read_spec(buffer.size()));
+  auto e = transport->run(spec, buffer, {});
+  auto r = finish_read(e, buffer.size(), {}, buffer);
+  // A failed READ may have passed a damaged record: ask where the medium is.
+  if (!r && e) reposition_after_error(0, 0);
+  return r;
+}
+
+// Accounts one completed READ: the record for the caller, the position, last_error. `data` is
+// where the READ put its bytes when that is not `out` (a prefetch buffer).
+Result<Record> Drive::Impl::finish_read(const Result<Exchange>& e, std::size_t requested,
+                                        std::span<const std::byte> data, std::span<std::byte> out) {
+  if (!e) {
+    const auto code = fail(kRead, e.error());
+    block.reset();  // the READ may or may not have run
+    return code;
+  }
+  const detail::Condition c = detail::classify(e->status, e->sense);
+  const auto account = detail::account_read(c, requested, medium.block_size, e->data_in);
+  if (!account) return fail(kRead, c);
+  if (!data.empty() && account->record.bytes > 0)
+    std::memcpy(out.data(), data.data(), account->record.bytes);
+  if (block) *block += account->objects;
+  if (file) *file = static_cast<std::uint64_t>(static_cast<std::int64_t>(*file) + account->files);
+  return account->record;
+}
+
+void Drive::Impl::issue_prefetch(std::size_t bytes) {
+  auto spec = read_spec(bytes);
+  if (!spec) return;  // checked by read() before
+  PrefetchedRead p;
+  if (!spare_buffers.empty()) {
+    p.buffer = std::move(spare_buffers.back());
+    spare_buffers.pop_back();
+  }
+  p.buffer.resize(bytes);
+  p.requested = bytes;
+  p.result = transport->start(*spec, p.buffer, {});
+  prefetched.push_back(std::move(p));
+}
+
+// Fills the pipeline up to its depth unless a completed READ in it shows a boundary.
+void Drive::Impl::top_up(std::size_t bytes) {
+  for (auto& p : prefetched) {
+    if (p.result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
+    // get() may be called once only: move the result into a ready future of its own.
+    auto value = p.result.get();
+    const bool data = plain_data(value);
+    std::promise<Result<Exchange>> again;
+    p.result = again.get_future();
+    again.set_value(std::move(value));
+    if (!data) return;
+  }
+  while (prefetched.size() < options.read_ahead)
+    issue_prefetch(bytes);
+}
+
+Result<Record> Drive::Impl::read_ahead(std::span<std::byte> buffer) {
+  if (!prefetched.empty() && prefetched.front().requested != buffer.size())
+    UISCSI_TRY_VOID(cancel_read_ahead());
+  if (prefetched.empty()) top_up(buffer.size());
+  PrefetchedRead p = std::move(prefetched.front());
+  prefetched.pop_front();
+  auto e = p.result.get();
+  const bool data = plain_data(e);
+  Result<Record> r = finish_read(e, p.requested, p.buffer, buffer);
+  spare_buffers.push_back(std::move(p.buffer));
+  if (!r) {
+    // The READs issued after the failed one have run: account for them.
+    std::optional<std::uint64_t> later = 0;
+    std::int64_t later_files = 0;
+    while (!prefetched.empty()) {
+      auto q = std::move(prefetched.front());
+      prefetched.pop_front();
+      auto qe = q.result.get();
+      spare_buffers.push_back(std::move(q.buffer));
+      const auto a = qe ? detail::account_read(detail::classify(qe->status, qe->sense), q.requested,
+                                               medium.block_size, qe->data_in)
+                        : std::nullopt;
+      if (!a || !later) {
+        later.reset();
+        continue;
+      }
+      *later += a->objects;
+      later_files += a->files;
+    }
+    reposition_after_error(later, later_files);
+    return r;
+  }
+  if (data) top_up(buffer.size());
+  return r;
+}
+
+void Drive::Impl::reposition_after_error(std::optional<std::uint64_t> later_objects,
+                                         std::int64_t later_files) {
+  const auto saved = last_error;
+  const auto saved_file = file;
+  block.reset();
+  if (later_objects && refresh_position() && block && *block >= *later_objects) {
+    *block -= *later_objects;
+    if (file && long_position)
+      *file = static_cast<std::uint64_t>(static_cast<std::int64_t>(*file) - later_files);
+    else
+      file = saved_file;
+  } else {
+    block.reset();
+  }
+  last_error = saved;
+}
+
+// Settles the pipeline: waits for every READ still in flight and, if any of them moved the
+// medium, LOCATEs back to the caller's logical object.
+Result<void> Drive::Impl::cancel_read_ahead() {
+  if (prefetched.empty()) return ok();
+  bool moved = false;
+  for (auto& p : prefetched) {
+    auto e = p.result.get();
+    const auto a = e ? detail::account_read(detail::classify(e->status, e->sense), p.requested,
+                                            medium.block_size, e->data_in)
+                     : std::nullopt;
+    if (!a || a->objects > 0) moved = true;
+    spare_buffers.push_back(std::move(p.buffer));
+  }
+  prefetched.clear();
+  if (spare_buffers.size() > options.read_ahead) spare_buffers.resize(options.read_ahead);
+  if (!moved) return ok();
+  if (!block) return fail("LOCATE", make_error_code(tape_errc::position_lost));
+  return locate_to(*block, std::nullopt);
+}
+
+}  // namespace uiscsi::tape

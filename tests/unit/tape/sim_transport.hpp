@@ -1,0 +1,79 @@
+// A tape::Transport that executes CDBs on an in-process tapesim::Drive: the driver's unit tests
+// run against the simulator without sockets. start() executes at once (in order, like the
+// ORDERED attribute) and returns a ready future. Counts the commands per opcode, and can
+// script replies for given opcodes to exercise paths the simulator cannot produce.
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tapesim/drive.hpp"
+#include "uiscsi/tape/transport.hpp"
+
+namespace uiscsi::tape::test {
+
+class SimTransport final : public Transport {
+ public:
+  struct Shared {
+    tapesim::Drive drive;
+    std::map<std::uint8_t, int> commands;  // opcode -> how many were sent
+    // Replies used instead of the simulator for an opcode: status/sense and Data-In bytes.
+    std::map<std::uint8_t, std::deque<std::pair<Exchange, std::vector<std::byte>>>> scripted;
+    std::uint64_t nexus = 1;
+  };
+
+  explicit SimTransport(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  Result<Exchange> run(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+                       std::span<const std::byte> data_out) override {
+    const std::uint8_t op = spec.cdb.opcode();
+    ++shared_->commands[op];
+    if (auto it = shared_->scripted.find(op);
+        it != shared_->scripted.end() && !it->second.empty()) {
+      auto [e, data] = std::move(it->second.front());
+      it->second.pop_front();
+      e.data_in = std::min(data.size(), data_in.size());
+      if (e.data_in > 0) std::memcpy(data_in.data(), data.data(), e.data_in);
+      return e;
+    }
+    tapesim::Response r = shared_->drive.execute(spec.cdb.bytes(), data_out, shared_->nexus);
+    Exchange e;
+    e.status = r.status;
+    e.sense = std::move(r.sense);
+    e.data_in = std::min(r.data_in.size(), data_in.size());
+    if (e.data_in > 0) std::memcpy(data_in.data(), r.data_in.data(), e.data_in);
+    return e;
+  }
+
+  std::future<Result<Exchange>> start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+                                      std::span<const std::byte> data_out) override {
+    std::promise<Result<Exchange>> p;
+    p.set_value(run(spec, data_in, data_out));
+    return p.get_future();
+  }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+// A drive with a blank cartridge of `capacity` bytes (early warning zone `early_warning`).
+inline std::shared_ptr<SimTransport::Shared> make_sim(std::uint64_t capacity = 16ull << 20,
+                                                      std::uint64_t early_warning = 1ull << 20,
+                                                      tapesim::DriveConfig config = {}) {
+  auto drive = tapesim::Drive::create(std::move(config));
+  tapesim::MediumOptions mo;
+  mo.capacity = capacity;
+  mo.early_warning = early_warning;
+  auto medium = tapesim::Medium::create(mo);
+  (void)drive->insert(std::move(*medium));
+  drive->power_on();
+  return std::make_shared<SimTransport::Shared>(SimTransport::Shared{std::move(*drive), {}, {}, 1});
+}
+
+}  // namespace uiscsi::tape::test
