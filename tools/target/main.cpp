@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator.hpp"
 #include "common/toolkit.hpp"
 #include "target/config_file.hpp"
 #include "target/server.hpp"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
       "Userspace iSCSI target serving RAM, file and null disks, tape drives and media changers",
       "uiscsi-target"};
   tools::set_tool_name("uiscsi-target");
+  tools::tune_allocator_for_large_transfers();
   std::vector<std::string> listen, files, rams, nulls, tapes, tape_images, allow, faults;
   std::string config_path, target_name = default_target_name(), alias = "uiscsi";
   std::string chap_user, chap_secret_file, mutual_user, mutual_secret_file, log_level = "info";
