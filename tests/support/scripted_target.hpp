@@ -12,6 +12,7 @@
 #include "core/framer.hpp"
 #include "core/initiator_session.hpp"
 #include "core/text.hpp"
+#include "support/pattern.hpp"
 
 namespace uiscsi::testing {
 
@@ -41,16 +42,6 @@ class CountingRandom : public core::RandomSource {
  private:
   unsigned next_ = 1;
 };
-
-inline std::vector<std::byte> pattern(std::size_t n, unsigned seed = 1) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
 
 class ScriptedTarget {
  public:

@@ -18,10 +18,12 @@
 #include "core/bytes.hpp"
 #include "core/chap.hpp"
 #include "interop/support.hpp"
+#include "support/pattern.hpp"
 #include "support/raw_initiator.hpp"
 #include "target/server.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
+#include "uiscsi/scsi/sense.hpp"
 #include "uiscsi/session.hpp"
 
 // ---- allocation watch -------------------------------------------------------------------------
@@ -95,21 +97,13 @@ struct SenseCode {
   int key = -1, asc = -1, ascq = -1;
 };
 SenseCode sense_of(const RawPdu& p) {
-  if (p.data.size() < 2 + 14) return {};
-  const std::byte* s = p.data.data() + 2;
-  return {std::to_integer<int>(s[2]) & 0x0f, std::to_integer<int>(s[12]),
-          std::to_integer<int>(s[13])};
+  if (p.data.size() < 2) return {};
+  auto sense = scsi::parse_sense(std::span(p.data).subspan(2));
+  if (!sense) return {};
+  return {static_cast<int>(sense->sense_key), sense->asc, sense->ascq};
 }
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 3;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using uiscsi::testing::pattern;
 
 // The well-behaved neighbour: writes 64 KiB, reads it back and compares, over and over, on LBAs
 // the bad tests never touch.

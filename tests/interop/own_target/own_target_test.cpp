@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "interop/support.hpp"
+#include "support/pattern.hpp"
 #include "target/server.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/pcap.hpp"
@@ -18,15 +19,7 @@
 namespace uiscsi {
 namespace {
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using uiscsi::testing::pattern;
 
 constexpr const char* kDisk = "iqn.2026-11.dev.uiscsi:disk";
 constexpr const char* kChap = "iqn.2026-11.dev.uiscsi:chap";

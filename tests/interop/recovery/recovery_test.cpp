@@ -5,6 +5,7 @@
 #include <future>
 #include <thread>
 
+#include "support/pattern.hpp"
 #include "target/server.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -17,15 +18,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kDisk = "iqn.2026-11.dev.uiscsi:flaky";
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 11;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using uiscsi::testing::pattern;
 
 // A target that closes a connection when it receives its `drop_after_pdus`th PDU (login PDUs
 // included), on every connection or only the first `faulty_connections`, with DefaultTime2Wait

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "support/pattern.hpp"
 #include "target/config_file.hpp"
 #include "target/server.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -21,15 +22,7 @@ namespace {
 
 constexpr const char* kTape = "iqn.2026-11.dev.uiscsi:tape";
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using uiscsi::testing::pattern;
 
 const std::vector<std::size_t> kSizes = {1, 512, 1000, 65536, 300000};
 

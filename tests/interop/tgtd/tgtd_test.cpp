@@ -4,6 +4,7 @@
 #include <future>
 
 #include "interop/support.hpp"
+#include "support/pattern.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
 #include "uiscsi/scsi/data.hpp"
@@ -14,15 +15,7 @@ namespace {
 
 using testing::run;
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 1;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using uiscsi::testing::pattern;
 
 class Tgtd : public ::testing::Test {
  protected:
