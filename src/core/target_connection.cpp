@@ -63,9 +63,26 @@ void TargetConnection::close(std::error_code reason) {
   closed_ = true;
   close_reason_ = reason;
   tx_.clear();
-  for (auto& [itt, t] : tasks_)
-    t->aborted = true;
+  // Tasks the LU is running are freed by complete(); every other one (waiting for Data-Out,
+  // sending Data-In, or queued behind a CmdSN gap) ends here with its buffers.
+  early_.clear();
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    Task& t = *it->second;
+    t.aborted = true;
+    if (t.state == Task::State::executing) {
+      ++it;
+      continue;
+    }
+    handles_.erase(t.handle);
+    it = tasks_.erase(it);
+  }
   events_.push_back(TargetConnectionClosed{reason});
+}
+
+void TargetConnection::begin_closing() {
+  if (closing_) return;
+  closing_ = true;
+  closing_deadline_ = now_ + config_.nop_in_timeout;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +90,8 @@ void TargetConnection::close(std::error_code reason) {
 
 void TargetConnection::feed(std::span<const std::byte> bytes, TimePoint now) {
   now_ = now;
-  while (!bytes.empty() && !closed_) {
+  // While closing, input is dropped unread, as receive_buffer() does.
+  while (!bytes.empty() && !closed_ && !closing_) {
     const std::size_t n = framer_.feed(bytes);
     bytes = bytes.subspan(n);
     bytes_received_ += n;
@@ -209,7 +227,7 @@ void TargetConnection::finish_login_step(TimePoint now) {
     tx_.push(std::move(p));
   }
   if (login_->state() == TargetLogin::State::failed) {
-    closing_ = true;  // the refusal goes out, then the connection closes
+    begin_closing();  // the refusal goes out, then the connection closes
     close_reason_ = make_error_code(errc::authentication_failed);
     return;
   }
@@ -470,7 +488,7 @@ void TargetConnection::tmf_done(std::uint32_t request, TimePoint now) {
   Header out{r};
   fill_sns(out, true);
   push(make_pdu(out, {}), true);
-  if (cold) closing_ = true;  // a cold reset ends every connection (section 11.5.1)
+  if (cold) begin_closing();  // a cold reset ends every connection (section 11.5.1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,7 +626,7 @@ void TargetConnection::handle_logout(const LogoutRequest& h) {
   if (r.response == LogoutResponseCode::closed_successfully) {
     for (auto& [itt, t] : tasks_)
       t->aborted = true;
-    closing_ = true;
+    begin_closing();
     close_reason_ = {};
   }
 }
@@ -618,6 +636,7 @@ void TargetConnection::handle_logout(const LogoutRequest& h) {
 
 std::optional<TimePoint> TargetConnection::next_deadline() const {
   if (closed_) return std::nullopt;
+  if (closing_) return closing_deadline_;
   if (!session_) return login_deadline_;
   if (ping_ttt_) return ping_deadline_;
   if (config_.nop_in_interval.count() > 0) return last_received_ + config_.nop_in_interval;
@@ -627,6 +646,11 @@ std::optional<TimePoint> TargetConnection::next_deadline() const {
 void TargetConnection::on_timer(TimePoint now) {
   now_ = now;
   if (closed_) return;
+  if (closing_) {
+    // The peer did not read our last PDUs in time: stop waiting for it.
+    if (now >= closing_deadline_) close(errc::timed_out);
+    return;
+  }
   if (!session_) {
     if (now >= login_deadline_) close(errc::timed_out);
     return;
@@ -635,8 +659,7 @@ void TargetConnection::on_timer(TimePoint now) {
     if (now >= ping_deadline_) close(errc::timed_out);  // the initiator stopped answering
     return;
   }
-  if (config_.nop_in_interval.count() > 0 && now >= last_received_ + config_.nop_in_interval &&
-      !closing_) {
+  if (config_.nop_in_interval.count() > 0 && now >= last_received_ + config_.nop_in_interval) {
     NopIn ping;
     ping.itt = Itt::reserved();
     ping.ttt = Ttt(next_ttt_++);

@@ -147,6 +147,8 @@ class TargetConnection {
   void fill_sns(Header& h, bool advances_stat_sn);
   void abort_task(Task& t);
   void close(std::error_code reason);
+  // Sends what is queued, then closes; gives up after nop_in_timeout if the peer does not read.
+  void begin_closing();
   Task* find_task(Itt itt);
   void free_task(Itt itt);
   [[nodiscard]] SerialNumber max_cmd_sn() const;
@@ -220,6 +222,7 @@ class TargetConnection {
   SerialNumber numbered_sn_;
 
   bool closing_ = false;  // close once tx_ is empty
+  TimePoint closing_deadline_{};  // ... or at this time, if the peer stops reading
   bool closed_ = false;
   std::error_code close_reason_;
   std::deque<TargetEvent> events_;

@@ -272,7 +272,7 @@ TargetConnection::Task* TargetConnection::admit_command(std::unique_ptr<Task> t,
   if (config_.faults.async_drop_after_commands == commands_seen_) {
     send_async(AsyncEvent::connection_drop, session_->cid, config_.faults.async_time2wait,
                static_cast<std::uint16_t>(params_.default_time2retain));
-    closing_ = true;
+    begin_closing();
     close_reason_ = make_error_code(errc::cancelled);
     return nullptr;
   }

@@ -99,6 +99,8 @@ struct TargetConfig {
   std::uint64_t max_retained_bytes = 32u << 20;
   std::chrono::milliseconds login_timeout{30000};
   std::chrono::milliseconds nop_in_interval{0};  // ping an idle initiator; 0: off
+  // How long a NOP-In ping waits for its answer, and a closing connection for the peer to read
+  // its last PDUs (a Logout Response, a refusal, an async drop).
   std::chrono::milliseconds nop_in_timeout{10000};
   std::vector<ChapAlgorithm> chap_preference = default_chap_preference();
   ReservedPolicy reserved_policy = ReservedPolicy::reject;
