@@ -20,8 +20,7 @@
 //     the command's write length, no command beyond the MaxCmdSN we announced;
 //   - output stays proportional to input and submitted data, the task table stays bounded, no
 //     single allocation exceeds 16 MiB, and after on_timer(now) next_deadline() is later than now.
-// Known engine bugs (fuzz/crashes-found/initiator_engine-*.txt) are tolerated so the fuzzer
-// keeps finding new ones; FUZZ_STRICT=1 checks them too. FUZZ_TRACE=1 prints the PDUs both ways.
+// FUZZ_TRACE=1 prints the PDUs both ways.
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -56,8 +55,6 @@ using namespace core;
 using namespace std::chrono_literals;
 
 const bool g_trace = std::getenv("FUZZ_TRACE") != nullptr;
-// FUZZ_STRICT=1 also checks what the engine is known to get wrong (fuzz/crashes-found/*.txt).
-const bool g_strict = std::getenv("FUZZ_STRICT") != nullptr;
 void trace(const char* dir, std::span<const std::byte> head) {
   if (!g_trace || head.size() < kBhsSize) return;
   Bhs b;
@@ -313,11 +310,6 @@ class Harness {
           [&](auto& v) {
             using T = std::decay_t<decltype(v)>;
             if constexpr (std::is_same_v<T, TaskDone>) {
-              // A successful logout ends aborted (zombie) tasks a second time
-              // (fuzz/crashes-found/initiator_engine-task-done-twice-on-logout.txt).
-              if (!g_strict && v.error == errc::session_closed &&
-                  submitted_.count(v.id.value) == 0 && done_ids_.count(v.id.value) == 1)
-                return;
               done(v.id, kScsi);
               FUZZ_CHECK(v.error || v.result.data_in_bytes <= last_done_in_size_);
             } else if constexpr (std::is_same_v<T, TmfDone>) {
@@ -325,7 +317,6 @@ class Harness {
             } else if constexpr (std::is_same_v<T, TextDone>) {
               done(v.id, kText);
             } else if constexpr (std::is_same_v<T, LogoutDone>) {
-              logout_ended_ = true;
               done(v.id, kLogout);
             } else if constexpr (std::is_same_v<T, ConnectionClosed>) {
               if (v.cid == cid_) conn_closed_ = true;
@@ -355,7 +346,6 @@ class Harness {
     FUZZ_CHECK(it != submitted_.end());
     FUZZ_CHECK(it->second.kind == kind);
     last_done_in_size_ = it->second.in_size;
-    done_ids_.insert(id.value);
     submitted_.erase(it);  // frees the buffers: ASan sees any later use
     ++completed_;
   }
@@ -921,10 +911,6 @@ class Harness {
     ++timer_calls_;
     session_->on_timer(now_);
     poll_events();
-    // Once a logout has ended (rejected, failed, or the session closed) the session keeps
-    // reporting its deadline after it has passed (fuzz/crashes-found/
-    // initiator_engine-stale-logout-deadline*.txt): only with FUZZ_STRICT.
-    if (!g_strict && (session_->closed() || logout_ended_)) return;
     if (auto d = session_->next_deadline(); d && *d <= now_) {
       std::fprintf(stderr, "deadline %lld ms in the past; logged_in=%d recovering=%d closed=%d\n",
                    static_cast<long long>((now_ - *d) / 1ms), session_->logged_in(),
@@ -1026,7 +1012,6 @@ class Harness {
       const auto d = session_->next_deadline();
       exhausted = !d;
       if (!d) break;
-      // A deadline already past is a known stale one (tolerated in tick()): step over it.
       now_ = *d > now_ ? *d + 1ms : now_ + 1s;
       tick();
       service();
@@ -1037,9 +1022,8 @@ class Harness {
                      static_cast<unsigned long long>(id),
                      static_cast<long long>((now_ - *s.deadline) / 1ms), exhausted);
       FUZZ_CHECK(!s.deadline);
-      // A logout waiting for tasks goes out at its deadline at the latest
-      // (fuzz/crashes-found/initiator_engine-logout-deadline-ignored.txt).
-      if (g_strict && exhausted && s.kind == kLogout && s.send_by && session_->logged_in())
+      // A logout waiting for tasks goes out at its deadline at the latest.
+      if (exhausted && s.kind == kLogout && s.send_by && session_->logged_in())
         FUZZ_CHECK(logout_requests_ > s.logouts_before);
     }
     // The connection goes; recovery, if it was on, fails every time.
@@ -1055,11 +1039,6 @@ class Harness {
       for (const auto& [id, s] : submitted_)
         std::fprintf(stderr, "still open: id %llx kind %d\n", static_cast<unsigned long long>(id),
                      s.kind);
-    // A logout can still be left open in some paths (a sent Logout that is never answered
-    // before the end: fuzz/crashes-found/initiator_engine-logout-left-open): only with
-    // FUZZ_STRICT.
-    if (!g_strict)
-      std::erase_if(submitted_, [](const auto& e) { return e.second.kind == kLogout; });
     FUZZ_CHECK(submitted_.empty());
     FUZZ_CHECK(!session_->logged_in());
   }
@@ -1096,13 +1075,11 @@ class Harness {
   Command scratch_;
   std::vector<Itt> pings_, tmfs_, texts_, logouts_;
   std::uint64_t logout_requests_ = 0;
-  bool logout_ended_ = false;
   std::vector<Bhs> recent_;
   std::optional<Duration> recovery_delay_;
 
   std::map<std::uint64_t, Submitted> submitted_;
   std::set<std::uint64_t> ever_ids_;
-  std::set<std::uint64_t> done_ids_;
   std::size_t last_done_in_size_ = 0;
 
   std::size_t chunk_ = 0;

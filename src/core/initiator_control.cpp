@@ -213,8 +213,9 @@ TaskId InitiatorSession::logout(TimePoint now, std::optional<TimePoint> deadline
   t->logout_reason = reason;
   t->logout_cid = cid;
   const TaskId id = t->id;
-  if (logout_requested_ || session_closed_ || pick_connection() == nullptr) {
-    fail_task(*t, logout_requested_ ? errc::busy : errc::not_logged_in, false);
+  // One logout at a time: a second one would take the place of the first, which then never ends.
+  if (logout_requested_ || logout_task_ || session_closed_ || pick_connection() == nullptr) {
+    fail_task(*t, logout_requested_ || logout_task_ ? errc::busy : errc::not_logged_in, false);
     return id;
   }
   if (reason == LogoutReason::close_session) logout_requested_ = true;
@@ -256,6 +257,7 @@ void InitiatorSession::maybe_send_logout(TimePoint now) {
   t->phase = Task::Phase::sent;
   t->cid = c->cid;
   t->cmd_sn = cmd_sn_;
+  logout_deadline_.reset();  // it only bounded the wait for the session's commands
   push_pdu(*c, make_out_pdu(Header{h}, {}, c->digests));
 }
 
@@ -277,11 +279,13 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   if (reason == LogoutReason::close_session) {
     session_closed_ = true;
     // Whatever is still open ends with the session.
+    // Zombies were already reported to their callers when they were aborted.
     for (auto& slot : slots_) {
       Task* x = slot.get();
-      if (x->in_use && x->kind != Task::Kind::nop_ping)
+      if (!x->in_use) continue;
+      if (x->kind != Task::Kind::nop_ping && x->phase != Task::Phase::zombie)
         fail_task(*x, errc::session_closed, x->phase == Task::Phase::sent);
-      else if (x->in_use)
+      else
         free_task(x);
     }
     waiting_.clear();

@@ -128,6 +128,10 @@ InitiatorSession::Task* InitiatorSession::find_task(TaskId id) {
 void InitiatorSession::free_task(Task* t) {
   if (t == nullptr || !t->in_use) return;
   unpin_stat_sn(*t);
+  // The caller may release its write buffer once the task has ended: Data-Out still queued for
+  // it (the target answered before taking all the data) gets a copy of its bytes.
+  if (t->kind == Task::Kind::scsi && !t->request.data_out.empty())
+    if (Connection* c = find_connection(t->cid)) c->tx.take_ownership(t->itt.value);
   t->in_use = false;
   t->request = {};
   t->bursts.clear();
@@ -628,6 +632,7 @@ void InitiatorSession::give_up_recovery(std::error_code reason) {
   recovering_ = false;
   session_closed_ = true;
   fail_waiting(errc::connection_closed);
+  end_waiting_logout(errc::connection_closed);
   emit(RecoveryFailed{reason});
 }
 
@@ -638,6 +643,7 @@ void InitiatorSession::abandon(std::error_code reason, TimePoint now) {
   for (auto& c : connections_)
     fail_connection(*c, reason);
   fail_waiting(reason);
+  end_waiting_logout(reason);
 }
 
 // Queued work fails too; a task that had been sent before a recovery may have executed.
@@ -677,7 +683,8 @@ std::optional<TimePoint> InitiatorSession::next_deadline() const {
   for (const auto& slot : slots_)
     if (slot->in_use && slot->deadline && slot->phase != Task::Phase::zombie)
       consider(*slot->deadline);
-  if (logout_deadline_ && logout_requested_ && !logout_task_) consider(*logout_deadline_);
+  // Set only while a logout waits for the session's commands (maybe_send_logout()).
+  if (logout_deadline_ && logout_task_) consider(*logout_deadline_);
   return best;
 }
 

@@ -329,6 +329,14 @@ void InitiatorSession::fail_task(Task& t, std::error_code ec, bool may_have_exec
       break;
     case Task::Kind::logout:
       emit(LogoutDone{t.id, ec});
+      if (logout_task_ == t.id) {
+        logout_task_.reset();
+        logout_deadline_.reset();
+        // A Reject leaves the session as it was: it takes commands, and another logout, again.
+        // Any other failure means the connection is gone, and with it the session the caller
+        // wanted to end (fail_connection() closes it while logout_requested_ is set).
+        if (ec == errc::rejected) logout_requested_ = false;
+      }
       break;
     case Task::Kind::nop_ping:
       if (Connection* c = find_connection(t.cid); c != nullptr && c->ping == t.id) c->ping.reset();

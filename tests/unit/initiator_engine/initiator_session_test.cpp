@@ -547,6 +547,79 @@ TEST_F(InitiatorTest, LogoutWaitsForTasksInFlightThenClosesCleanly) {
   EXPECT_TRUE(s->closed());
 }
 
+// Every LogoutDone the engine has queued.
+std::vector<LogoutDone> logout_dones(core::InitiatorSession& s) {
+  std::vector<LogoutDone> out;
+  while (auto e = s.poll_event())
+    if (auto* d = std::get_if<LogoutDone>(&*e)) out.push_back(*d);
+  return out;
+}
+
+TEST_F(InitiatorTest, LogoutWaitingForTasksGoesOutAtItsDeadline) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  t->drain_one();  // the command, never answered
+  s->logout(now, now + 400ms);
+  EXPECT_TRUE(t->drain().empty());
+  // An event loop sleeps until next_deadline(): the logout's deadline must be among them.
+  const auto d = s->next_deadline();
+  ASSERT_TRUE(d);
+  EXPECT_LE(*d, now + 400ms);
+  now += 400ms;
+  s->on_timer(now);
+  const SentPdu p = t->drain_one();
+  ASSERT_NE(p.as<LogoutRequest>(), nullptr) << p.describe();
+  // Sent: its deadline is no longer one.
+  const auto after = s->next_deadline();
+  EXPECT_TRUE(!after || *after > now);
+}
+
+TEST_F(InitiatorTest, RejectedLogoutLeavesTheSessionUsable) {
+  start();
+  const TaskId lo = s->logout(now, now + 1s);
+  const SentPdu req = t->drain_one();
+  ASSERT_NE(req.as<LogoutRequest>(), nullptr);
+  Reject rej;
+  rej.reason = RejectReason::invalid_pdu_field;
+  t->send(Header{rej}, req.bhs.bytes);
+  const auto lds = logout_dones(*s);
+  ASSERT_EQ(lds.size(), 1u);
+  EXPECT_EQ(lds[0].id, lo);
+  EXPECT_EQ(lds[0].error, errc::rejected);
+  EXPECT_FALSE(s->closed());
+  const auto d = s->next_deadline();
+  EXPECT_TRUE(!d || *d > now) << "no stale logout deadline";
+  // Commands go out again, and so does another logout.
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  ASSERT_NE(t->drain_one().as<ScsiCommand>(), nullptr);
+  s->logout(now, std::nullopt);
+  EXPECT_TRUE(logout_dones(*s).empty());
+}
+
+TEST_F(InitiatorTest, SecondLogoutWhileOneIsPendingIsBusy) {
+  start();
+  ScsiRequest r;
+  r.cdb = cdb({0, 0, 0, 0, 0, 0});
+  s->submit(r, now);
+  t->drain_one();
+  const TaskId first = s->logout(now, now + 10s, LogoutReason::close_connection, cid);
+  const TaskId second = s->logout(now, now + 10s);
+  auto lds = logout_dones(*s);
+  ASSERT_EQ(lds.size(), 1u);
+  EXPECT_EQ(lds[0].id, second);
+  EXPECT_EQ(lds[0].error, errc::busy);
+  // The first one still ends, with the connection.
+  s->connection_lost(cid, make_error_code(errc::connection_closed), now);
+  lds = logout_dones(*s);
+  ASSERT_EQ(lds.size(), 1u);
+  EXPECT_EQ(lds[0].id, first);
+  EXPECT_EQ(lds[0].error, errc::connection_closed);
+}
+
 TEST_F(InitiatorTest, AsyncLogoutRequestLeadsToLogoutWithinParameter3) {
   start();
   AsyncMessage a;
