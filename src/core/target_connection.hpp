@@ -221,7 +221,7 @@ class TargetConnection {
   bool numbered_pending_ = false;         // fill_sns() took a StatSN for the next push()
   SerialNumber numbered_sn_;
 
-  bool closing_ = false;  // close once tx_ is empty
+  bool closing_ = false;          // close once tx_ is empty
   TimePoint closing_deadline_{};  // ... or at this time, if the peer stops reading
   bool closed_ = false;
   std::error_code close_reason_;
