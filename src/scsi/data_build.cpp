@@ -227,6 +227,40 @@ Designator make_naa_designator(std::span<const std::byte, 16> naa, Association a
   return d;
 }
 
+std::vector<std::byte> locally_assigned_naa(std::string_view vendor, std::string_view product,
+                                            std::string_view serial) {
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a over vendor, product, serial in turn
+  for (std::string_view part : {vendor, product, serial})
+    for (char c : part) {
+      h ^= static_cast<std::uint8_t>(c);
+      h *= 0x100000001b3ull;
+    }
+  const std::uint64_t v = (std::uint64_t{3} << 60) | (h & 0x0fffffffffffffffull);
+  std::vector<std::byte> out(8);
+  for (std::size_t i = 0; i < 8; ++i)
+    out[i] = static_cast<std::byte>(v >> (56 - 8 * i));
+  return out;
+}
+
+std::vector<Designator> logical_unit_designators(std::span<const std::byte> naa,
+                                                 std::string_view vendor, std::string_view product,
+                                                 std::string_view serial) {
+  std::vector<Designator> ids(2);
+  ids[0].type = DesignatorType::naa;
+  ids[0].value.assign(naa.begin(), naa.end());
+  ids[1].code_set = CodeSet::ascii;
+  ids[1].type = DesignatorType::t10_vendor_id;
+  // Cut or blank-padded to `width`.
+  auto append = [&](std::string_view text, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i)
+      ids[1].value.push_back(static_cast<std::byte>(i < text.size() ? text[i] : ' '));
+  };
+  append(vendor, 8);
+  append(product, 16);
+  append(serial, serial.size());
+  return ids;
+}
+
 // ---- READ CAPACITY, REPORT LUNS --------------------------------------------------------------
 
 std::array<std::byte, 8> build_read_capacity10(const CapacityData& c) {

@@ -44,21 +44,6 @@ constexpr std::uint8_t kSupportedVpd[] = {
     scsi::vpd::kDeviceIdentification,
 };
 
-std::string padded(const std::string& s, std::size_t width) {
-  std::string out = s.substr(0, width);
-  out.resize(width, ' ');
-  return out;
-}
-
-// 64-bit FNV-1a, for a stable NAA designator derived from the identification.
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 0xcbf29ce484222325ull) {
-  for (char c : s) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 }  // namespace
 
 std::span<const Changer::CommandInfo> Changer::commands() {
@@ -204,21 +189,9 @@ Result<std::vector<std::byte>> Changer::vpd_page(std::uint8_t page) const {
     case scsi::vpd::kUnitSerialNumber:
       return scsi::build_vpd_unit_serial(kChanger, config_.serial);
     case scsi::vpd::kDeviceIdentification: {
-      std::vector<scsi::Designator> ids;
-      scsi::Designator naa;
-      naa.type = scsi::DesignatorType::naa;
-      naa.value.resize(8);
-      const std::uint64_t h = fnv1a(config_.serial, fnv1a(config_.product, fnv1a(config_.vendor)));
-      core::store_be64(naa.value.data(), (std::uint64_t{3} << 60) | (h & 0x0fffffffffffffffull));
-      ids.push_back(std::move(naa));
-      scsi::Designator t10;
-      t10.code_set = scsi::CodeSet::ascii;
-      t10.type = scsi::DesignatorType::t10_vendor_id;
-      const std::string text =
-          padded(config_.vendor, 8) + padded(config_.product, 16) + config_.serial;
-      for (char ch : text)
-        t10.value.push_back(static_cast<std::byte>(ch));
-      ids.push_back(std::move(t10));
+      const auto naa = scsi::locally_assigned_naa(config_.vendor, config_.product, config_.serial);
+      const auto ids =
+          scsi::logical_unit_designators(naa, config_.vendor, config_.product, config_.serial);
       return scsi::build_vpd_device_identification(kChanger, ids);
     }
     default:

@@ -8,6 +8,7 @@
 #include "tapesim/errors.hpp"
 #include "tapesim/sense.hpp"
 #include "uiscsi/errors.hpp"
+#include "uiscsi/scsi/data_build.hpp"
 
 namespace uiscsi::tapesim {
 namespace {
@@ -31,15 +32,6 @@ constexpr std::uint8_t kSwp = 0x04;
 bool ascii(const std::string& s, std::size_t max) {
   return s.size() <= max &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-}
-
-// 64-bit FNV-1a, for a stable designator derived from the configuration.
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 0xcbf29ce484222325ull) {
-  for (char c : s) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
 }
 
 void set_bit(std::uint8_t& byte, std::uint8_t mask, bool on) {
@@ -69,13 +61,8 @@ Result<Drive> Drive::create(DriveConfig config) {
     return errc::invalid_argument;
   }
   d.naa_ = d.config_.naa;
-  if (d.naa_.empty()) {
-    // NAA 3h "locally assigned" (SPC-4, device identification VPD page): 60 bits of a hash.
-    const std::uint64_t h =
-        fnv1a(d.config_.serial, fnv1a(d.config_.product, fnv1a(d.config_.vendor)));
-    d.naa_.resize(8);
-    core::store_be64(d.naa_.data(), (std::uint64_t{3} << 60) | (h & 0x0fffffffffffffffull));
-  }
+  if (d.naa_.empty())
+    d.naa_ = scsi::locally_assigned_naa(d.config_.vendor, d.config_.product, d.config_.serial);
   d.reset_mode();
   return d;
 }

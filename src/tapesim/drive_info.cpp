@@ -40,12 +40,6 @@ constexpr std::uint8_t kLogPages[] = {kSupportedLogPages, kWriteErrorLog, kReadE
                                       kSequentialAccessLog, kTapeAlertLog};
 constexpr std::uint8_t kCumulative = 1;  // PAGE CONTROL: current cumulative values
 
-std::string padded(const std::string& s, std::size_t width) {
-  std::string out = s.substr(0, width);
-  out.resize(width, ' ');
-  return out;
-}
-
 scsi::LogParameter counter(std::uint16_t code, std::uint64_t value, std::size_t width) {
   scsi::LogParameter p;
   p.code = code;
@@ -118,19 +112,8 @@ Result<std::vector<std::byte>> Drive::vpd_page(std::uint8_t page) const {
     case scsi::vpd::kUnitSerialNumber:
       return scsi::build_vpd_unit_serial(kTape, config_.serial);
     case scsi::vpd::kDeviceIdentification: {
-      std::vector<scsi::Designator> ids;
-      scsi::Designator naa;
-      naa.type = scsi::DesignatorType::naa;
-      naa.value = naa_;
-      ids.push_back(std::move(naa));
-      scsi::Designator t10;
-      t10.code_set = scsi::CodeSet::ascii;
-      t10.type = scsi::DesignatorType::t10_vendor_id;
-      const std::string text =
-          padded(config_.vendor, 8) + padded(config_.product, 16) + config_.serial;
-      for (char ch : text)
-        t10.value.push_back(static_cast<std::byte>(ch));
-      ids.push_back(std::move(t10));
+      const auto ids =
+          scsi::logical_unit_designators(naa_, config_.vendor, config_.product, config_.serial);
       return scsi::build_vpd_device_identification(kTape, ids);
     }
     case kSequentialCapabilitiesVpd: {

@@ -28,12 +28,6 @@ constexpr std::uint8_t kSupportedVpd[] = {
     scsi::vpd::kLogicalBlockProvisioning,
 };
 
-std::string padded(const std::string& s, std::size_t width) {
-  std::string out = s.substr(0, width);
-  out.resize(width, ' ');
-  return out;
-}
-
 }  // namespace
 
 ScsiResult DiskLu::Impl::test_unit_ready(const Command&) {
@@ -79,19 +73,8 @@ Result<std::vector<std::byte>> DiskLu::Impl::vpd_page(std::uint8_t page) const {
       return scsi::build_vpd_unit_serial(kDisk, config.serial);
     case scsi::vpd::kDeviceIdentification: {
       // The logical unit's NAA and T10 vendor ID designators and the relative target port.
-      std::vector<scsi::Designator> ids;
-      scsi::Designator n;
-      n.type = scsi::DesignatorType::naa;
-      n.value = naa;
-      ids.push_back(std::move(n));
-      scsi::Designator t10;
-      t10.code_set = scsi::CodeSet::ascii;
-      t10.type = scsi::DesignatorType::t10_vendor_id;
-      const std::string text =
-          padded(config.vendor, 8) + padded(config.product, 16) + config.serial;
-      for (char ch : text)
-        t10.value.push_back(static_cast<std::byte>(ch));
-      ids.push_back(std::move(t10));
+      std::vector<scsi::Designator> ids =
+          scsi::logical_unit_designators(naa, config.vendor, config.product, config.serial);
       scsi::Designator port;
       port.protocol_identifier = kProtocolIscsi;
       port.piv = true;

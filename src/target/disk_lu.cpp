@@ -6,6 +6,7 @@
 
 #include "target/disk_lu_impl.hpp"
 #include "uiscsi/errors.hpp"
+#include "uiscsi/scsi/data_build.hpp"
 
 namespace uiscsi::target {
 namespace {
@@ -25,15 +26,6 @@ InitiatorPort port_of(const Nexus& n) {
 
 bool printable(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-}
-
-// 64-bit FNV-1a, for a stable designator derived from the configuration.
-std::uint64_t fnv1a(const std::string& s, std::uint64_t h = 0xcbf29ce484222325ull) {
-  for (char c : s) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ull;
-  }
-  return h;
 }
 
 }  // namespace
@@ -102,11 +94,7 @@ Result<std::unique_ptr<DiskLu>> DiskLu::create(DiskLuConfig config,
   }
   std::vector<std::byte> naa = config.naa;
   if (naa.empty()) {
-    // NAA 3h "locally assigned" (SPC-4 7.8.6.6.5): 60 bits from a hash of the names.
-    const std::uint64_t h = fnv1a(config.serial, fnv1a(config.product, fnv1a(config.vendor)));
-    const std::uint64_t v = (std::uint64_t{3} << 60) | (h & 0x0fffffffffffffffull);
-    naa.resize(8);
-    core::store_be64(naa.data(), v);
+    naa = scsi::locally_assigned_naa(config.vendor, config.product, config.serial);
   } else if (naa.size() != 8 && naa.size() != 16) {
     return errc::invalid_argument;
   }

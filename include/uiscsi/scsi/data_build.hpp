@@ -46,6 +46,18 @@ std::vector<std::byte> build_vpd_logical_block_provisioning(PeripheralDeviceType
 Designator make_naa_designator(std::span<const std::byte, 16> naa,
                                Association association = Association::logical_unit);
 
+// A stable NAA 3h "locally assigned" identifier (SPC-4 7.8.6.6.5, 8 bytes) for a logical unit
+// that has no configured one: NAA 3h and 60 bits of a 64-bit FNV-1a hash of the three names.
+std::vector<std::byte> locally_assigned_naa(std::string_view vendor, std::string_view product,
+                                            std::string_view serial);
+
+// The logical-unit designators our targets report in the Device Identification VPD page: the
+// NAA identifier (`naa`, 8 or 16 bytes, binary) and a T10 vendor ID (ASCII: vendor blank-padded
+// to 8, product to 16, then the serial number).
+std::vector<Designator> logical_unit_designators(std::span<const std::byte> naa,
+                                                 std::string_view vendor, std::string_view product,
+                                                 std::string_view serial);
+
 // READ CAPACITY(10): last_lba above 0xFFFFFFFF is reported as 0xFFFFFFFF (SBC-3).
 std::array<std::byte, 8> build_read_capacity10(const CapacityData& c);
 std::array<std::byte, 32> build_read_capacity16(const CapacityData& c);

@@ -97,6 +97,29 @@ TEST(BuildVpd, SupportedPagesSerialAndIdentification) {
   EXPECT_FALSE(build_vpd_device_identification(PeripheralDeviceType::direct_access, {&huge, 1}));
 }
 
+TEST(BuildVpd, LogicalUnitDesignators) {
+  // FNV-1a 64 of "" is cbf29ce484222325: NAA 3h takes its low 60 bits.
+  EXPECT_EQ(test::ints(locally_assigned_naa("", "", "")),
+            test::ints(hex("3b f2 9c e4 84 22 23 25")));
+  const auto naa = locally_assigned_naa("UISCSI", "RAMDISK", "0001");
+  ASSERT_EQ(naa.size(), 8u);
+  EXPECT_EQ(std::to_integer<int>(naa[0]) >> 4, 3);
+  EXPECT_EQ(naa, locally_assigned_naa("UISCSI", "RAMDISK", "0001"));
+  EXPECT_NE(naa, locally_assigned_naa("UISCSI", "RAMDISK", "0002"));
+  const auto ids = logical_unit_designators(naa, "UISCSI", "A-PRODUCT-NAME-LONGER", "SN1");
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0].type, DesignatorType::naa);
+  EXPECT_EQ(ids[0].code_set, CodeSet::binary);
+  EXPECT_EQ(ids[0].value, naa);
+  EXPECT_EQ(ids[1].type, DesignatorType::t10_vendor_id);
+  EXPECT_EQ(ids[1].code_set, CodeSet::ascii);
+  // Vendor padded to 8, product cut to 16, serial as is.
+  EXPECT_EQ(ids[1].value, ascii("UISCSI  A-PRODUCT-NAME-LSN1", 27));
+  auto di = build_vpd_device_identification(PeripheralDeviceType::medium_changer, ids);
+  ASSERT_TRUE(di);
+  EXPECT_EQ(*parse_vpd_device_identification(*di), ids);
+}
+
 TEST(BuildVpd, BlockPagesRoundTrip) {
   BlockLimitsVpd bl{.wsnz = true,
                     .max_compare_and_write_length = 1,
