@@ -145,8 +145,9 @@ std::optional<ReadAccount> account_read(const Condition& c, std::size_t requeste
       a.record.status = *c.code == tape_errc::incorrect_length_long ? ReadStatus::long_record
                                                                     : ReadStatus::short_record;
       if (c.residue && *c.residue > 0 && static_cast<std::uint64_t>(*c.residue) <= requested) {
-        // The residue is exact; Data-In may have been padded by the transport.
-        a.record.bytes = requested - static_cast<std::size_t>(*c.residue);
+        // The record's length is requested - residue; Data-In may have been padded past it by
+        // the transport, or (tgtd) cut short of it: only bytes that arrived count.
+        a.record.bytes = std::min(data_in, requested - static_cast<std::size_t>(*c.residue));
       }
       a.objects = 1;
       return a;
