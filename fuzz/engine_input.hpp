@@ -1,6 +1,7 @@
 // Shared by the session-level fuzzers (fuzz_target_engine, fuzz_initiator_engine) and the seed
 // generator: the input reader and writer, the operation codes of both input layouts, a tracker
-// of PDU boundaries for the login phase, and a process-wide cap on single allocations.
+// of PDU boundaries for the login phase, a process-wide cap on single allocations, and the
+// fuzzers' FUZZ_CHECK and output reader.
 //
 // Both inputs are read front to back: a few configuration bytes, then a list of operations,
 // each an op byte followed by its own arguments. A reader past the end returns zeros, so every
@@ -25,9 +26,43 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "core/framer.hpp"
 #include "core/pdu.hpp"
 
+// Fails the run (libFuzzer keeps the input) when `cond` is false. The fuzzer defines
+// kFuzzerName, its program name, where it uses the macro.
+#define FUZZ_CHECK(cond)                                                                       \
+  do {                                                                                         \
+    if (!(cond)) {                                                                             \
+      std::fprintf(stderr, "%s: check failed at line %d: %s\n", kFuzzerName, __LINE__, #cond); \
+      std::abort();                                                                            \
+    }                                                                                          \
+  } while (0)
+
 namespace uiscsi::fuzz {
+
+// Reads what an engine wrote (`writer`: "initiator" or "target") the way its peer would:
+// through `framer`, which holds the peer's limits, handing every whole PDU to observe(pdu).
+// A byte stream the peer could not take fails the run.
+template <class Observe>
+void read_engine_output(core::Framer& framer, std::span<const std::byte> bytes, const char* writer,
+                        Observe&& observe) {
+  constexpr const char* kFuzzerName = "engine output";
+  while (!bytes.empty()) {
+    const std::size_t k = framer.feed(bytes);
+    bytes = bytes.subspan(k);
+    for (;;) {
+      auto r = framer.next();
+      if (!r) {
+        std::fprintf(stderr, "%s output: %s\n", writer, r.error().message().c_str());
+        FUZZ_CHECK(!"the engine wrote a PDU its peer cannot take");
+      }
+      if (*r == nullptr) break;
+      observe(**r);
+    }
+    FUZZ_CHECK(k > 0 || bytes.empty());
+  }
+}
 
 class InputReader {
  public:

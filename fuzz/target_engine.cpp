@@ -37,16 +37,10 @@
 #include "engine_input.hpp"
 #include "uiscsi/errors.hpp"
 
-#define FUZZ_CHECK(cond)                                                                          \
-  do {                                                                                            \
-    if (!(cond)) {                                                                                \
-      std::fprintf(stderr, "fuzz_target_engine: check failed at line %d: %s\n", __LINE__, #cond); \
-      std::abort();                                                                               \
-    }                                                                                             \
-  } while (0)
-
 namespace uiscsi::fuzz {
 namespace {
+
+constexpr const char* kFuzzerName = "fuzz_target_engine";
 
 using namespace core;
 using namespace std::chrono_literals;
@@ -418,20 +412,7 @@ class Harness {
   }
 
   void read_output(std::span<const std::byte> bytes) {
-    while (!bytes.empty()) {
-      const std::size_t k = out_framer_.feed(bytes);
-      bytes = bytes.subspan(k);
-      for (;;) {
-        auto r = out_framer_.next();
-        if (!r) {
-          std::fprintf(stderr, "target output: %s\n", r.error().message().c_str());
-          FUZZ_CHECK(!"the target wrote a PDU an initiator cannot take");
-        }
-        if (*r == nullptr) break;
-        observe(**r);
-      }
-      FUZZ_CHECK(k > 0 || bytes.empty());
-    }
+    read_engine_output(out_framer_, bytes, "target", [&](const auto& pdu) { observe(pdu); });
   }
 
   void note_stat_sn(SerialNumber sn) {
