@@ -28,7 +28,8 @@ struct Drive::Impl {
   std::optional<std::uint64_t> block;
   std::optional<std::uint64_t> file;
   std::uint32_t partition = 0;
-  bool long_position = true;  // READ POSITION long form (06h) works; cleared when refused
+  bool long_position = true;        // READ POSITION long form (06h) works; cleared when refused
+  bool locate_unsupported = false;  // LOCATE answered INVALID COMMAND OPERATION CODE (20/00)
 
   // ---- read-ahead (drive_read.cpp) ----
   struct PrefetchedRead {
@@ -78,6 +79,7 @@ struct Drive::Impl {
   void issue_prefetch(std::size_t bytes);
   void top_up(std::size_t bytes);
   Result<void> cancel_read_ahead();
+  Result<void> space_back(const std::vector<detail::ReadAccount>& passed);
   // After a failed READ: the position is READ POSITION minus what `later_objects` (READs
   // that ran after the failed one) moved; nullopt later_objects: unknown. Keeps last_error.
   void reposition_after_error(std::optional<std::uint64_t> later_objects, std::int64_t later_files);

@@ -12,9 +12,11 @@
 //   * The caller's logical position (Impl::block/file) advances only by the results handed
 //     out. When the caller does anything else, or reads with another buffer size, the READs
 //     still undelivered are awaited and, if any of them moved the medium, the driver LOCATEs
-//     back to the caller's logical object (Impl::cancel_read_ahead). LOCATE is exact where
-//     SPACE back is not (SPACE over blocks stops at filemarks and cannot tell how many were
-//     crossed without more commands).
+//     back to the caller's logical object (Impl::cancel_read_ahead). A drive without LOCATE
+//     (ILLEGAL REQUEST 20/00, e.g. tgtd) is walked back with SPACE instead: the undelivered
+//     READs' own results say exactly which records and marks each passed, so they are undone
+//     in reverse, a mark at a time and each run of records in one SPACE over blocks (which
+//     never has a mark inside it to stop at). This needs no READ POSITION.
 //   * When a prefetched READ fails, the READs after it are awaited; the caller's position is
 //     READ POSITION minus the objects those later READs passed (position lost if one of them
 //     failed too).
@@ -165,23 +167,73 @@ void Drive::Impl::reposition_after_error(std::optional<std::uint64_t> later_obje
 }
 
 // Settles the pipeline: waits for every READ still in flight and, if any of them moved the
-// medium, LOCATEs back to the caller's logical object.
+// medium, puts it back at the caller's logical object: LOCATE, or SPACE back (space_back)
+// when the drive has no LOCATE.
 Result<void> Drive::Impl::cancel_read_ahead() {
   if (prefetched.empty()) return ok();
-  bool moved = false;
+  std::vector<detail::ReadAccount> passed;
+  bool known = true;
   for (auto& p : prefetched) {
     auto e = p.result.get();
     const auto a = e ? detail::account_read(detail::classify(e->status, e->sense), p.requested,
                                             medium.block_size, e->data_in)
                      : std::nullopt;
-    if (!a || a->objects > 0) moved = true;
+    if (!a)
+      known = false;
+    else if (a->objects > 0)
+      passed.push_back(*a);
     spare_buffers.push_back(std::move(p.buffer));
   }
   prefetched.clear();
   if (spare_buffers.size() > options.read_ahead) spare_buffers.resize(options.read_ahead);
-  if (!moved) return ok();
-  if (!block) return fail("LOCATE", make_error_code(tape_errc::position_lost));
-  return locate_to(*block, std::nullopt);
+  if (known && passed.empty()) return ok();
+  if (!locate_unsupported && block) {
+    const auto caller_block = block;
+    const auto caller_file = file;
+    auto located = locate_to(*block, std::nullopt);
+    if (located || !known || !last_error || !last_error->sense ||
+        last_error->code != tape_errc::illegal_request || last_error->sense->asc != 0x20 ||
+        last_error->sense->ascq != 0x00)
+      return located;
+    // INVALID COMMAND OPERATION CODE: this drive has no LOCATE (SPC-4 4.5.6).
+    locate_unsupported = true;
+    last_error.reset();
+    block = caller_block;
+    file = caller_file;
+  }
+  if (!known) return fail("SPACE", make_error_code(tape_errc::position_lost));
+  return space_back(passed);
+}
+
+// Undoes `passed` (what undelivered READs moved over, oldest first) with SPACE(6), newest
+// first: each run of records between marks with one SPACE over blocks backwards, each
+// filemark with SPACE over one block backwards, which SSC-3 7.9 stops on the filemark's BOP
+// side with FM set (tgtd counts the filemark as a block instead and returns GOOD, at the same
+// place; its SPACE over filemarks backwards goes one object too far), and each setmark with
+// SPACE over one setmark backwards. The caller's block and file stay as they are: the medium
+// is back where they say.
+Result<void> Drive::Impl::space_back(const std::vector<detail::ReadAccount>& passed) {
+  auto space = [&](scsi::SpaceCode code, std::int64_t count, bool mark) -> Result<void> {
+    if (count == 0) return ok();
+    UISCSI_TRY(auto spec, scsi::space6(code, static_cast<std::int32_t>(-count)));
+    UISCSI_TRY(auto c, command("SPACE(6)", spec));
+    if (!c.code || (mark && *c.code == tape_errc::filemark)) return ok();
+    const auto code_failed = fail("SPACE(6)", c);
+    block.reset();
+    return code_failed;
+  };
+  std::int64_t records = 0;
+  for (auto a = passed.rbegin(); a != passed.rend(); ++a) {
+    if (a->files > 0 || a->sets > 0) {
+      UISCSI_TRY_VOID(space(scsi::SpaceCode::blocks, records, false));
+      records = 0;
+      UISCSI_TRY_VOID(a->files > 0 ? space(scsi::SpaceCode::blocks, 1, true)
+                                   : space(scsi::SpaceCode::setmarks, 1, false));
+    }
+    records +=
+        static_cast<std::int64_t>(a->objects) - a->files - static_cast<std::int64_t>(a->sets);
+  }
+  return space(scsi::SpaceCode::blocks, records, false);
 }
 
 }  // namespace uiscsi::tape

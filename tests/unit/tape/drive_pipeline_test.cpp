@@ -143,6 +143,76 @@ TEST(TapeReadAhead, BufferSizeChangeAndFailedPrefetch) {
   EXPECT_EQ(seen, (std::vector<unsigned>{2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
 }
 
+// A drive without LOCATE (tgtd): prefetched READs are undone with SPACE, marks one at a time
+// and runs of records in one SPACE each; LOCATE is tried once only.
+TEST(TapeReadAhead, WithoutLocateSpacesBackOverRecordsAndMarks) {
+  auto sim = make_sim();
+  sim->unsupported = {scsi::opcode::kLocate10, scsi::opcode::kLocate16};
+  DriveOptions o;
+  o.read_ahead = 4;
+  auto d = open_sim(sim, o);
+  ASSERT_TRUE(d);
+  for (unsigned i = 0; i < 3; ++i)
+    ASSERT_TRUE(d->write(pattern(100 + i, i)));
+  ASSERT_TRUE(d->write_filemarks(1));
+  for (unsigned i = 3; i < 6; ++i)
+    ASSERT_TRUE(d->write(pattern(100 + i, i)));
+  ASSERT_TRUE(d->rewind());
+  std::vector<std::byte> buf(200);
+  ASSERT_EQ(d->read(buf)->bytes, 100u);
+  // READs of records 1 and 2 and of the filemark ran ahead: SPACE back over one filemark,
+  // then two records.
+  const int spaces = sim->commands[scsi::opcode::kSpace6];
+  auto p = d->position();
+  ASSERT_TRUE(p) << why(*d);
+  EXPECT_EQ(p->block, 1u);
+  EXPECT_EQ(p->file, 0u);
+  EXPECT_EQ(sim->drive.position()->object, 1u);
+  EXPECT_EQ(sim->commands[scsi::opcode::kLocate10], 1);
+  EXPECT_EQ(sim->commands[scsi::opcode::kSpace6], spaces + 2);
+  EXPECT_FALSE(d->last_error()) << why(*d);
+  auto next = d->read(buf);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(std::vector<std::byte>(buf.begin(), buf.begin() + next->bytes), pattern(101, 1));
+  // Again, now without a LOCATE first: records 2, the filemark and record 3 ran ahead.
+  ASSERT_EQ(d->read(buf)->bytes, 102u);
+  EXPECT_EQ(d->read(buf)->status, ReadStatus::filemark);
+  ASSERT_TRUE(d->space(SpaceUnit::blocks, 1));
+  EXPECT_EQ(sim->commands[scsi::opcode::kLocate10], 1);
+  auto after = d->read(buf);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(std::vector<std::byte>(buf.begin(), buf.begin() + after->bytes), pattern(104, 4));
+  EXPECT_EQ(block_of(*d), 6u);
+}
+
+TEST(TapeReadAhead, WithoutLocateFixedModeBlocksAroundAFilemark) {
+  auto sim = make_sim();
+  sim->unsupported = {scsi::opcode::kLocate10, scsi::opcode::kLocate16};
+  DriveOptions o;
+  o.read_ahead = 8;
+  o.block_size = 512;
+  auto d = open_sim(sim, o);
+  ASSERT_TRUE(d);
+  const auto file0 = pattern(10 * 512, 1);
+  ASSERT_TRUE(d->write(file0));
+  ASSERT_TRUE(d->write_filemarks(1));
+  ASSERT_TRUE(d->write(pattern(4 * 512, 2)));
+  ASSERT_TRUE(d->rewind());
+  std::vector<std::byte> buf(1024);
+  auto first = d->read(buf);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->bytes, 1024u);
+  // Seven READs ran ahead: 8 blocks, the filemark, 4 blocks. Undone newest first: 4 blocks,
+  // the filemark, 8 blocks.
+  const int spaces = sim->commands[scsi::opcode::kSpace6];
+  EXPECT_EQ(block_of(*d), 2u);
+  EXPECT_EQ(sim->drive.position()->object, 2u);
+  EXPECT_EQ(sim->commands[scsi::opcode::kSpace6], spaces + 3);
+  auto second = d->read(buf);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(buf, std::vector<std::byte>(file0.begin() + 1024, file0.begin() + 2048));
+}
+
 TEST(TapeWriteBehind, ReportsTheFailingRecordAndPosition) {
   // The same sequence without and with write-behind must fail at the same record.
   std::optional<std::uint64_t> direct_record;

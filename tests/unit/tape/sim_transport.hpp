@@ -1,7 +1,8 @@
 // A tape::Transport that executes CDBs on an in-process tapesim::Drive: the driver's unit tests
 // run against the simulator without sockets. start() executes at once (in order, like the
 // ORDERED attribute) and returns a ready future. Counts the commands per opcode, and can
-// script replies for given opcodes to exercise paths the simulator cannot produce.
+// script replies for given opcodes to exercise paths the simulator cannot produce, or refuse
+// opcodes as a drive without them does (ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE).
 #pragma once
 
 #include <algorithm>
@@ -10,10 +11,12 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 #include <vector>
 
 #include "tapesim/drive.hpp"
+#include "uiscsi/scsi/sense.hpp"
 #include "uiscsi/tape/transport.hpp"
 
 namespace uiscsi::tape::test {
@@ -26,6 +29,7 @@ class SimTransport final : public Transport {
     // Replies used instead of the simulator for an opcode: status/sense and Data-In bytes.
     std::map<std::uint8_t, std::deque<std::pair<Exchange, std::vector<std::byte>>>> scripted;
     std::uint64_t nexus = 1;
+    std::set<std::uint8_t> unsupported;  // answered CHECK CONDITION 05/20/00
   };
 
   explicit SimTransport(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
@@ -34,6 +38,12 @@ class SimTransport final : public Transport {
                        std::span<const std::byte> data_out) override {
     const std::uint8_t op = spec.cdb.opcode();
     ++shared_->commands[op];
+    if (shared_->unsupported.contains(op)) {
+      Exchange e;
+      e.status = scsi::Status::check_condition;
+      e.sense = scsi::build_fixed_sense(scsi::make_sense(scsi::SenseKey::illegal_request, 0x20, 0));
+      return e;
+    }
     if (auto it = shared_->scripted.find(op);
         it != shared_->scripted.end() && !it->second.empty()) {
       auto [e, data] = std::move(it->second.front());
@@ -73,7 +83,8 @@ inline std::shared_ptr<SimTransport::Shared> make_sim(std::uint64_t capacity = 1
   auto medium = tapesim::Medium::create(mo);
   (void)drive->insert(std::move(*medium));
   drive->power_on();
-  return std::make_shared<SimTransport::Shared>(SimTransport::Shared{std::move(*drive), {}, {}, 1});
+  return std::make_shared<SimTransport::Shared>(
+      SimTransport::Shared{std::move(*drive), {}, {}, 1, {}});
 }
 
 }  // namespace uiscsi::tape::test
