@@ -2,9 +2,9 @@
 // mode pages as read-modify-write (SPC-4 7.5, SSC-3 8.3) and the information commands.
 #include <array>
 #include <chrono>
-#include <thread>
 
 #include "tape/drive_impl.hpp"
+#include "tape/ready_wait.hpp"
 #include "uiscsi/scsi/cdb.hpp"
 #include "uiscsi/scsi/data_build.hpp"
 #include "uiscsi/session.hpp"
@@ -17,27 +17,13 @@ constexpr std::uint8_t kModeAllocation = 255;
 
 }  // namespace
 
-// TEST UNIT READY until GOOD. UNIT ATTENTION (a reset, a new medium) is retried at once: each
-// TUR consumes one. NOT READY (becoming ready, loading) is retried after ready_interval. Both
-// bounds apply: ready_attempts commands and ready_timeout of wall time.
+// TEST UNIT READY until GOOD, within the options' bounds (tape/ready_wait.hpp).
 Result<void> Drive::Impl::wait_ready() {
-  const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
-  detail::Condition last;
-  for (int attempt = 0; attempt < options.ready_attempts; ++attempt) {
-    UISCSI_TRY(auto c, command("TEST UNIT READY", scsi::test_unit_ready()));
-    if (!c.code) return ok();
-    if (*c.code != tape_errc::unit_attention && *c.code != tape_errc::not_ready)
-      return fail("TEST UNIT READY", c);
-    last = c;
-    if (*c.code == tape_errc::not_ready) {
-      if (std::chrono::steady_clock::now() + options.ready_interval > deadline) break;
-      std::this_thread::sleep_for(options.ready_interval);
-    } else if (std::chrono::steady_clock::now() > deadline) {
-      break;
-    }
-  }
-  last.code = tape_errc::not_ready_timeout;
-  return fail("TEST UNIT READY", last);
+  auto c = detail::wait_until_ready(
+      *transport, {options.ready_attempts, options.ready_interval, options.ready_timeout});
+  if (!c) return fail("TEST UNIT READY", c.error());
+  if (c->code) return fail("TEST UNIT READY", *c);
+  return ok();
 }
 
 Result<scsi::ModeParameters> Drive::Impl::mode_sense(std::uint8_t page) {

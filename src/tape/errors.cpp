@@ -63,6 +63,20 @@ class TapeCategory final : public std::error_category {
         return "invalid block size for this transfer";
       case tape_errc::write_failed_earlier:
         return "an earlier buffered write failed";
+      case tape_errc::not_a_changer:
+        return "not a media changer";
+      case tape_errc::invalid_element:
+        return "invalid element address";
+      case tape_errc::source_empty:
+        return "source element is empty";
+      case tape_errc::destination_full:
+        return "destination element is full";
+      case tape_errc::removal_prevented:
+        return "medium removal prevented";
+      case tape_errc::no_such_element:
+        return "no such slot or drive";
+      case tape_errc::no_empty_slot:
+        return "no empty slot";
     }
     return "unknown tape error";
   }

@@ -632,4 +632,35 @@ struct ElementStatusData {
 // is malformed_data.
 Result<ElementStatusData> parse_read_element_status(std::span<const std::byte> data);
 
+// ---------------------------------------------------------------------------------------------
+// SMC-3 element address assignment mode page (1Dh)
+// ---------------------------------------------------------------------------------------------
+
+namespace mode_page {
+inline constexpr std::uint8_t kElementAddressAssignment = 0x1d;  // SMC-3
+}  // namespace mode_page
+
+// First address and number of elements of one element type.
+struct ElementRange {
+  std::uint16_t first = 0;
+  std::uint16_t count = 0;
+
+  [[nodiscard]] bool contains(std::uint16_t address) const {
+    return address >= first && address - first < count;
+  }
+  bool operator==(const ElementRange&) const = default;
+};
+struct ElementAddressAssignment {
+  ElementRange medium_transport{};
+  ElementRange storage{};
+  ElementRange import_export{};
+  ElementRange data_transfer{};
+  bool operator==(const ElementAddressAssignment&) const = default;
+};
+// The element address assignment page (SMC-3 7.3.3) as parse_mode_sense6/10 returned it: page
+// bytes 2-3 / 4-5 first medium transport address / number, then the same pairs for storage,
+// import/export and data transfer elements (bytes 6-17). malformed_data if the page code is not
+// 1Dh; truncated_data if the parameters are shorter than those 16 bytes.
+Result<ElementAddressAssignment> parse_element_address_page(const ModePage& page);
+
 }  // namespace uiscsi::scsi

@@ -48,6 +48,14 @@ enum class tape_errc {
   invalid_block_size,    // a fixed-mode transfer that is not a whole number of blocks, or a size
                          // outside READ BLOCK LIMITS
   write_failed_earlier,  // write-behind: an earlier buffered write failed (see last_error())
+  // ---- media changer (uiscsi::tape::Changer, SMC-3) ----
+  not_a_changer,      // INQUIRY: peripheral device type is not 08h
+  invalid_element,    // ILLEGAL REQUEST 21/01 INVALID ELEMENT ADDRESS
+  source_empty,       // ILLEGAL REQUEST 3B/0E MEDIUM SOURCE ELEMENT EMPTY
+  destination_full,   // ILLEGAL REQUEST 3B/0D MEDIUM DESTINATION ELEMENT FULL
+  removal_prevented,  // 53/02 MEDIUM REMOVAL PREVENTED, 53/03 ... BY DATA TRANSFER ELEMENT
+  no_such_element,    // driver-side: a slot or drive index outside the element map
+  no_empty_slot,      // driver-side: unload found no empty storage element to put the cartridge
 };
 
 const std::error_category& tape_category() noexcept;
