@@ -53,6 +53,10 @@ void set_tool_name(const char* name) {
   g_tool = name;
 }
 
+const char* tool_name() {
+  return g_tool;
+}
+
 int exit_code_for(std::error_code ec) {
   if (!ec) return kExitOk;
   const auto& cat = ec.category();

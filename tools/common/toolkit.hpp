@@ -34,6 +34,7 @@ enum ExitCode : int {
 
 // The name printed before error lines (set by ConnectionFlags::add_to too).
 void set_tool_name(const char* name);
+const char* tool_name();
 
 // Maps any error from the library to an exit code.
 int exit_code_for(std::error_code ec);
