@@ -13,8 +13,9 @@ packages=(
   libclang-rt-14-dev
   # real peers for interop tests
   tgt libiscsi-bin tshark iperf3
-  # benchmark peers (qemu-img bench drives libiscsi writes) and profiling (bench/README.md)
-  qemu-utils qemu-block-extra linux-perf valgrind
+  # benchmark peers (qemu-img bench drives libiscsi writes; libiscsi-dev for bench/tape) and
+  # profiling (bench/README.md)
+  qemu-utils qemu-block-extra libiscsi-dev linux-perf valgrind
   # test helpers
   python3 procps iproute2 xxd
 )

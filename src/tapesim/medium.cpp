@@ -20,6 +20,11 @@ namespace {
 using detail::ImageFile;
 
 constexpr std::uint64_t kCompactThreshold = 1ull << 20;
+// A change that leaves an image-backed medium without objects (rewriting a cartridge from BOP)
+// compacts it when this many bytes are dead: the image then stays near the size of what the
+// cartridge holds instead of growing by every rewrite until the next open. Compacting an empty
+// medium copies nothing.
+constexpr std::uint64_t kCompactEmptyThreshold = 64ull << 20;
 
 bool printable(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
@@ -325,6 +330,12 @@ Result<void> Medium::cut(std::uint32_t p, std::uint64_t at) {
   }
   part.entries.resize(static_cast<std::size_t>(at));
   if (image_ == nullptr) part.data.resize(static_cast<std::size_t>(at));
+  if (image_ != nullptr && at == 0) {
+    const bool empty = std::all_of(partitions_.begin(), partitions_.end(),
+                                   [](const Partition& x) { return x.entries.empty(); });
+    // Only an optimisation: when it fails the image stays as it was, just larger.
+    if (empty && dead_bytes() > kCompactEmptyThreshold) (void)compact();
+  }
   return ok();
 }
 

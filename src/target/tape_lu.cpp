@@ -40,6 +40,7 @@ struct TapeLu::Impl {
   std::shared_ptr<SharedDrive> shared;
   std::mutex& mutex;
   tapesim::Drive& drive;
+  bool blocking = true;  // see TapeLu::blocking()
   explicit Impl(std::shared_ptr<SharedDrive> s)
       : shared(std::move(s)), mutex(shared->mutex), drive(shared->drive) {}
 };
@@ -79,7 +80,13 @@ Result<std::unique_ptr<TapeLu>> TapeLu::create(const TapeLuConfig& config) {
   if (auto r = drive->insert(std::move(*medium)); !r) return r.error();
   // No 28/00 on top of the 29/00 every new nexus gets: the cartridge was there at power on.
   drive->power_on();
-  return create(std::make_shared<SharedDrive>(std::move(*drive)));
+  auto lu = create(std::make_shared<SharedDrive>(std::move(*drive)));
+  lu->impl_->blocking = !config.image.empty();
+  return lu;
+}
+
+bool TapeLu::blocking() const {
+  return impl_->blocking;
 }
 
 ScsiResult TapeLu::execute(const ScsiCommand& command) {

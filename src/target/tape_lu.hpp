@@ -60,7 +60,11 @@ class TapeLu final : public LogicalUnit {
   ~TapeLu() override;
 
   ScsiResult execute(const ScsiCommand& command) override;
-  [[nodiscard]] bool blocking() const override { return true; }
+  // True (commands run on the server's workers) when the cartridge is an image file or the
+  // drive is shared with a changer (whose cartridges may be images); false for a drive holding
+  // its own in-memory cartridge, whose commands are only memory copies and run on the server's
+  // loop thread, saving two thread hand-offs per command. Fixed for the LU's lifetime.
+  [[nodiscard]] bool blocking() const override;
   [[nodiscard]] bool sequential() const override { return true; }
   [[nodiscard]] std::uint8_t device_type() const override { return 0x01; }
   void nexus_added(const Nexus& nexus) override;
