@@ -31,6 +31,8 @@ class TapeCategory final : public std::error_category {
         return "deferred error of an earlier command";
       case tape_errc::unit_attention:
         return "unit attention";
+      case tape_errc::no_medium:
+        return "no medium in the drive";
       case tape_errc::not_ready:
         return "drive not ready";
       case tape_errc::write_protected:

@@ -17,7 +17,8 @@ struct ReadyBounds {
 
 // Sends TEST UNIT READY (SPC-4 6.47) until GOOD. UNIT ATTENTION (a reset, a new medium, SPC-4
 // 6.47 / SAM-5 5.14) is retried at once: each TEST UNIT READY consumes one. NOT READY
-// (becoming ready, loading) is retried after `interval`. Both bounds apply.
+// (becoming ready, loading) is retried after `interval`; NOT READY with MEDIUM NOT PRESENT
+// (no_medium) is not, as no wait makes a cartridge appear. Both bounds apply.
 //
 // Returns a transport error when a command's fate is unknown; otherwise a Condition: no code
 // when the unit is ready, the first other condition as it came, or not_ready_timeout (with the

@@ -9,9 +9,10 @@ namespace {
 using scsi::SenseKey;
 
 constexpr std::uint8_t kAscNone = 0x00;
-constexpr std::uint8_t kAscqSetmark = 0x03;    // 00/03 SETMARK DETECTED
-constexpr std::uint8_t kAscqBop = 0x04;        // 00/04 BEGINNING-OF-PARTITION/MEDIUM DETECTED
-constexpr std::uint8_t kAscqEndOfData = 0x05;  // 00/05 END-OF-DATA DETECTED
+constexpr std::uint8_t kAscqSetmark = 0x03;          // 00/03 SETMARK DETECTED
+constexpr std::uint8_t kAscqBop = 0x04;              // 00/04 BEGINNING-OF-PARTITION/MEDIUM DETECTED
+constexpr std::uint8_t kAscqEndOfData = 0x05;        // 00/05 END-OF-DATA DETECTED
+constexpr std::uint8_t kAscMediumNotPresent = 0x3a;  // 3A/xx MEDIUM NOT PRESENT (SPC-4 D.2)
 
 std::optional<tape_errc> key_code(SenseKey key) {
   switch (key) {
@@ -55,7 +56,8 @@ Condition classify_sense(const scsi::SenseData& sense) {
     return c;
   }
   if (auto k = key_code(sense.sense_key)) {
-    c.code = *k;
+    c.code =
+        *k == tape_errc::not_ready && sense.asc == kAscMediumNotPresent ? tape_errc::no_medium : *k;
     return c;
   }
   if (sense.filemark) {

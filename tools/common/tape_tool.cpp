@@ -40,6 +40,7 @@ int exit_code_for_tape(std::error_code ec) {
     case tape::tape_errc::deferred_error:
     case tape::tape_errc::unit_attention:
     case tape::tape_errc::not_ready:
+    case tape::tape_errc::no_medium:
     case tape::tape_errc::not_ready_timeout:
     case tape::tape_errc::write_protected:
     case tape::tape_errc::medium_error:

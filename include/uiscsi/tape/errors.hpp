@@ -30,7 +30,8 @@ enum class tape_errc {
   // ---- failures reported by the device ----
   deferred_error,   // response code 71h/73h: an earlier buffered command failed
   unit_attention,   // UNIT ATTENTION (06h): reset, medium change, mode change...
-  not_ready,        // NOT READY (02h): no medium, becoming ready, unloaded
+  not_ready,        // NOT READY (02h): becoming ready, initializing command required...
+  no_medium,        // NOT READY, 3A/xx MEDIUM NOT PRESENT: no cartridge loaded (not retried)
   write_protected,  // DATA PROTECT (07h)
   medium_error,     // MEDIUM ERROR (03h)
   hardware_error,   // HARDWARE ERROR (04h)

@@ -41,6 +41,19 @@ TEST(TapeDriveOpen, PollsNotReadyWithinBounds) {
   ASSERT_TRUE(d) << d.error().message();
 }
 
+// An empty drive: NOT READY 3A/00 is final, so open() says no_medium at once instead of
+// polling until its bounds run out.
+TEST(TapeDriveOpen, NoMediumFailsAtOnce) {
+  auto sim = make_sim();
+  ASSERT_TRUE(sim->drive.eject());
+  DriveOptions o;
+  o.ready_attempts = 5;
+  auto d = open_sim(sim, o);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error(), tape_errc::no_medium);
+  EXPECT_LE(sim->commands[scsi::opcode::kTestUnitReady], 2);  // a unit attention, then 3A/00
+}
+
 TEST(TapeDriveOpen, RefusesOtherDeviceTypes) {
   auto sim = make_sim();
   std::vector<std::byte> disk(36);

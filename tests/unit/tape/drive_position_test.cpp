@@ -116,7 +116,7 @@ TEST_F(TapeDrivePosition, EraseLoadUnloadLock) {
   std::vector<std::byte> buf(100);
   auto r = d.read(buf);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), tape_errc::not_ready);
+  EXPECT_EQ(r.error(), tape_errc::no_medium);
   ASSERT_TRUE(d.load()) << why(d);
   expect_at(d, 0, 0);
 }

@@ -27,7 +27,7 @@ std::optional<tape_errc> expected(std::uint8_t response_code, int key, bool fm, 
   if (response_code == 0x71 || response_code == 0x73) return tape_errc::deferred_error;
   switch (key) {
     case 0x2:
-      return tape_errc::not_ready;
+      return asc == 0x3a ? tape_errc::no_medium : tape_errc::not_ready;
     case 0x3:
       return tape_errc::medium_error;
     case 0x4:
@@ -61,8 +61,8 @@ std::optional<tape_errc> expected(std::uint8_t response_code, int key, bool fm, 
 }
 
 TEST(TapeSenseMap, EveryKeyBitAndFormat) {
-  const std::array<std::pair<std::uint8_t, std::uint8_t>, 7> ascs{
-      {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}, {0, 5}, {0x11, 0}}};
+  const std::array<std::pair<std::uint8_t, std::uint8_t>, 8> ascs{
+      {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}, {0, 5}, {0x11, 0}, {0x3a, 0}}};
   int checked = 0;
   for (std::uint8_t rc : {0x70, 0x71, 0x72, 0x73}) {
     for (int key = 0; key < 16; ++key) {
@@ -98,7 +98,7 @@ TEST(TapeSenseMap, EveryKeyBitAndFormat) {
       }
     }
   }
-  EXPECT_EQ(checked, 4 * 16 * 8 * 7 * 3);
+  EXPECT_EQ(checked, 4 * 16 * 8 * 8 * 3);
 }
 
 TEST(TapeSenseMap, StatusesOtherThanCheckCondition) {
