@@ -194,13 +194,17 @@ class Server final : public TargetServer {
   std::uint16_t next_tsih_ = 1;
   std::uint64_t next_nexus_ = 1;
   std::deque<Delayed> delayed_;
-  // Commands of a sequential() LU wait here while one of them runs (loop thread only).
+  // Commands of a sequential() LU, in arrival (CmdSN) order. While `running`, one worker
+  // drains the queue (drain()): it runs the commands one after another without a round trip
+  // through the loop thread between them. The map is touched on the loop thread only; a queue's
+  // fields under its mutex.
   struct LuQueue {
+    std::mutex mutex;
     bool running = false;
     std::deque<std::function<void()>> waiting;
   };
   std::unordered_map<const LogicalUnit*, LuQueue> lu_queues_;
-  void run_next(LuQueue& queue);
+  void drain(LuQueue& queue);
   TimePoint rate_free_at_{};
   std::thread thread_;
   std::atomic<bool> stopped_{false};
@@ -618,35 +622,50 @@ void Server::execute(Connection& c, const core::ExecuteCommand& e) {
   const std::uint64_t id = c.id;
   const std::uint32_t task = e.task;
   LuQueue* queue = lu->sequential() ? &lu_queues_[lu.get()] : nullptr;
-  auto run = [this, lu, cmd, id, task, queue] {
-    workers_.submit([this, lu, cmd, id, task, queue] {
-      ScsiResult r = lu->execute(cmd);
-      loop_.post([this, id, task, queue, r = std::move(r)]() mutable {
-        if (queue != nullptr) run_next(*queue);
-        Connection* conn = find(id);
-        if (conn == nullptr) return;
-        --conn->executing;
-        finish_command(id, task, to_outcome(std::move(r)));
-        if (!conn->closed) service(*conn);
-        reap();
-      });
+  auto run = [this, lu, cmd, id, task] {
+    ScsiResult r = lu->execute(cmd);
+    loop_.post([this, id, task, r = std::move(r)]() mutable {
+      Connection* conn = find(id);
+      if (conn == nullptr) return;
+      --conn->executing;
+      finish_command(id, task, to_outcome(std::move(r)));
+      if (!conn->closed) service(*conn);
+      reap();
     });
   };
   if (queue == nullptr) {
-    run();
+    workers_.submit(std::move(run));
     return;
   }
-  queue->waiting.push_back(std::move(run));
-  if (!queue->running) run_next(*queue);
+  bool start = false;
+  {
+    std::lock_guard lock(queue->mutex);
+    queue->waiting.push_back(std::move(run));
+    start = !queue->running;
+    queue->running = true;
+  }
+  if (start) workers_.submit([this, queue] { drain(*queue); });
 }
 
-// Starts the next command of a sequential LU, if any (on the loop thread).
-void Server::run_next(LuQueue& queue) {
-  queue.running = !queue.waiting.empty();
-  if (!queue.running) return;
-  auto next = std::move(queue.waiting.front());
-  queue.waiting.pop_front();
-  next();
+// On a worker: runs the queued commands of a sequential LU in order until the queue is empty.
+// After kDrainBatch commands it yields its worker (resubmits itself) so that a busy tape LU
+// cannot hold a worker that other LUs wait for.
+void Server::drain(LuQueue& queue) {
+  constexpr int kDrainBatch = 32;
+  for (int done = 0; done < kDrainBatch; ++done) {
+    std::function<void()> next;
+    {
+      std::lock_guard lock(queue.mutex);
+      if (queue.waiting.empty()) {
+        queue.running = false;
+        return;
+      }
+      next = std::move(queue.waiting.front());
+      queue.waiting.pop_front();
+    }
+    next();
+  }
+  workers_.submit([this, q = &queue] { drain(*q); });
 }
 
 void Server::finish_command(std::uint64_t id, std::uint32_t task, core::CommandOutcome outcome) {
