@@ -12,6 +12,7 @@
 #include "core/bytes.hpp"
 #include "tapesim/changer.hpp"
 #include "tapesim/changer_sense.hpp"
+#include "tapesim/inquiry.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/data.hpp"
 #include "uiscsi/scsi/data_build.hpp"
@@ -34,8 +35,6 @@ using scsi::PeripheralDeviceType;
 constexpr auto kChanger = PeripheralDeviceType::medium_changer;
 
 // Version descriptors (SPC-4 INQUIRY): SAM-5, SPC-4, SMC-3.
-constexpr std::uint16_t kVersionSam5 = 0x00a0;
-constexpr std::uint16_t kVersionSpc4 = 0x0460;
 constexpr std::uint16_t kVersionSmc3 = 0x0480;
 
 constexpr std::uint8_t kSupportedVpd[] = {
@@ -152,32 +151,11 @@ Response Changer::initialize_with_range(const Command& c) {
   return {};
 }
 
-// INQUIRY (SPC-4): byte 1 EVPD (bit 0); byte 2 PAGE CODE; bytes 3-4 ALLOCATION LENGTH.
+// INQUIRY (SPC-4 6.6), answered by tapesim's shared answer_inquiry.
 Response Changer::inquiry(const Command& c) {
-  const bool evpd = (c.u8(1) & 0x01) != 0;
-  const std::uint8_t page = c.u8(2);
-  Response r;
-  if (!evpd) {
-    if (page != 0) return check(sense::invalid_cdb(2, 7));
-    scsi::InquiryData inq;
-    inq.device_type = kChanger;
-    inq.rmb = true;      // cartridges come and go through the import/export elements
-    inq.version = 0x06;  // SPC-4
-    inq.response_data_format = 2;
-    inq.vendor = config_.vendor;
-    inq.product = config_.product;
-    inq.revision = config_.revision;
-    inq.version_descriptors = {kVersionSam5, kVersionSpc4, kVersionSmc3};
-    auto data = scsi::build_inquiry(inq);
-    if (!data) return check(sense::internal_failure());
-    r.data_in = std::move(*data);
-  } else {
-    auto data = vpd_page(page);
-    if (!data) return check(sense::invalid_cdb(2, 7));
-    r.data_in = std::move(*data);
-  }
-  if (r.data_in.size() > c.be16(3)) r.data_in.resize(c.be16(3));
-  return r;
+  return answer_inquiry(c.cdb,
+                        {kChanger, config_.vendor, config_.product, config_.revision, kVersionSmc3},
+                        [this](std::uint8_t page) { return vpd_page(page); });
 }
 
 // VPD pages 00h, 80h and 83h (SPC-4 7.8): an NAA 3h designator hashed from the identification

@@ -4,6 +4,7 @@
 
 #include "core/bytes.hpp"
 #include "tapesim/drive.hpp"
+#include "tapesim/inquiry.hpp"
 #include "tapesim/sense.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/data.hpp"
@@ -17,8 +18,6 @@ using scsi::PeripheralDeviceType;
 constexpr auto kTape = PeripheralDeviceType::sequential_access;
 
 // Version descriptors (SPC-4 INQUIRY): SAM-5, SPC-4, SSC-3.
-constexpr std::uint16_t kVersionSam5 = 0x00a0;
-constexpr std::uint16_t kVersionSpc4 = 0x0460;
 constexpr std::uint16_t kVersionSsc3 = 0x0400;
 
 constexpr std::uint8_t kSequentialCapabilitiesVpd = 0xb0;  // SSC-3
@@ -74,34 +73,11 @@ Response Drive::request_sense(const Command& c) {
   return r;
 }
 
-// INQUIRY (SPC-4): byte 1 CMDDT (bit 1, obsolete: must be 0), EVPD (bit 0); byte 2 PAGE CODE;
-// bytes 3-4 ALLOCATION LENGTH.
+// INQUIRY (SPC-4 6.6), answered by tapesim's shared answer_inquiry.
 Response Drive::inquiry(const Command& c) {
-  if ((c.u8(1) & 0x02) != 0) return check(sense::invalid_cdb(1, 1));
-  const bool evpd = (c.u8(1) & 0x01) != 0;
-  const std::uint8_t page = c.u8(2);
-  Response r;
-  if (!evpd) {
-    if (page != 0) return check(sense::invalid_cdb(2, 7));
-    scsi::InquiryData inq;
-    inq.device_type = kTape;
-    inq.rmb = true;
-    inq.version = 0x06;  // SPC-4
-    inq.response_data_format = 2;
-    inq.vendor = config_.vendor;
-    inq.product = config_.product;
-    inq.revision = config_.revision;
-    inq.version_descriptors = {kVersionSam5, kVersionSpc4, kVersionSsc3};
-    auto data = scsi::build_inquiry(inq);
-    if (!data) return check(sense::internal_failure());
-    r.data_in = std::move(*data);
-  } else {
-    auto data = vpd_page(page);
-    if (!data) return check(sense::invalid_cdb(2, 7));
-    r.data_in = std::move(*data);
-  }
-  limit(r, c.be16(3));
-  return r;
+  return answer_inquiry(c.cdb,
+                        {kTape, config_.vendor, config_.product, config_.revision, kVersionSsc3},
+                        [this](std::uint8_t page) { return vpd_page(page); });
 }
 
 // VPD pages (SPC-4, SSC-3). errc::unsupported for a page not in kSupportedVpd.

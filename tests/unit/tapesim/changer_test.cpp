@@ -338,6 +338,8 @@ TEST_F(ChangerTest, InquiryAndModePages) {
   ASSERT_EQ(serial.status, scsi::Status::good);
   EXPECT_EQ(run(scsi::inquiry_vpd(0x83, 255)).status, scsi::Status::good);
   expect_sense(run(scsi::inquiry_vpd(0xb0, 255)), SenseKey::illegal_request, 0x24, 0x00);
+  // CMDDT (byte 1 bit 1, obsolete in SPC-4) is refused, as the drive refuses it.
+  expect_sense(run(test::cdb({0x12, 0x02, 0, 0, 36, 0})), SenseKey::illegal_request, 0x24, 0x00);
   clear_ua();
   // MODE SENSE(6) page 1Dh: the element address assignment.
   auto ms = run(test::cdb({0x1a, 0x08, 0x1d, 0, 255, 0}));
