@@ -399,6 +399,32 @@ TEST(Image, OpenCompactsAWastefulImage) {
   EXPECT_LT(std::filesystem::file_size(t.path), before / 10);
 }
 
+// Rewriting a cartridge from BOP leaves the whole old content dead in the image: once that is
+// more than 64 MiB the image is compacted at once (nothing live to copy), else it stays until
+// the next open.
+TEST(Image, RewritingFromBopCompactsALargeDeadImage) {
+  TempPath t("img");
+  MediumOptions o = options();
+  o.capacity = 256ull << 20;
+  auto m = Medium::create_image(t.path, o);
+  ASSERT_TRUE(m);
+  const auto record = pattern(1 << 20, 3);
+  for (std::uint64_t i = 0; i < 8; ++i)
+    ASSERT_TRUE(m->write_record(0, i, record, false));
+  ASSERT_TRUE(m->write_record(0, 0, pattern(100, 4), false));  // 8 MiB dead: below the bound
+  EXPECT_GT(std::filesystem::file_size(t.path), 8ull << 20);
+  for (std::uint64_t i = 1; i < 70; ++i)
+    ASSERT_TRUE(m->write_record(0, i, record, false));
+  EXPECT_GT(std::filesystem::file_size(t.path), 77ull << 20);
+  ASSERT_TRUE(m->write_record(0, 0, pattern(100, 5), false));  // ~77 MiB dead: compacted
+  EXPECT_LT(std::filesystem::file_size(t.path), 1ull << 20);
+  EXPECT_EQ(m->dead_bytes(), 0u);
+  ASSERT_TRUE(m->close());
+  auto again = Medium::open_image(t.path);
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->object_count(0), 1u);
+}
+
 TEST(Image, PartitionsSurvive) {
   TempPath t("img");
   MediumOptions o = options();
