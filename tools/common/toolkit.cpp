@@ -322,6 +322,36 @@ std::string human_bytes(std::uint64_t n) {
   return buf;
 }
 
+namespace {
+
+std::string si_text(double value, const char* unit) {
+  char text[40];
+  if (value >= 1e9)
+    std::snprintf(text, sizeof text, "%.1f G%s", value / 1e9, unit);
+  else if (value >= 1e6)
+    std::snprintf(text, sizeof text, "%.1f M%s", value / 1e6, unit);
+  else if (value >= 1e3)
+    std::snprintf(text, sizeof text, "%.1f k%s", value / 1e3, unit);
+  else
+    std::snprintf(text, sizeof text, "%.0f %s", value, unit);
+  return text;
+}
+
+}  // namespace
+
+void print_dd_summary(const RecordCounts& c, double seconds, bool transfer) {
+  std::fprintf(
+      stderr, "%llu+%llu records in\n%llu+%llu records out\n",
+      static_cast<unsigned long long>(c.full_in), static_cast<unsigned long long>(c.partial_in),
+      static_cast<unsigned long long>(c.full_out), static_cast<unsigned long long>(c.partial_out));
+  if (!transfer) return;
+  const double bytes = static_cast<double>(c.bytes);
+  std::fprintf(stderr, "%llu bytes (%s, %s) copied, %.3g s, %s\n",
+               static_cast<unsigned long long>(c.bytes), si_text(bytes, "B").c_str(),
+               human_bytes(c.bytes).c_str(), seconds,
+               si_text(seconds > 0 ? bytes / seconds : 0, "B/s").c_str());
+}
+
 Progress::Progress(bool enabled, std::optional<std::uint64_t> total)
     : enabled_(enabled && ::isatty(STDERR_FILENO)),
       total_(total),

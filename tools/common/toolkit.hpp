@@ -80,6 +80,14 @@ Result<std::uint64_t> parse_size(std::string_view text);
 // "1.5 GiB"-style text.
 std::string human_bytes(std::uint64_t n);
 
+// Records copied, counted as dd counts them: whole and partial records in and out.
+struct RecordCounts {
+  std::uint64_t full_in = 0, partial_in = 0, full_out = 0, partial_out = 0, bytes = 0;
+};
+// dd's closing lines on stderr: "F+P records in", "F+P records out" and, with `transfer`,
+// "N bytes (X MB, Y MiB) copied, T s, R MB/s" (decimal units first, as GNU dd prints them).
+void print_dd_summary(const RecordCounts& counts, double seconds, bool transfer);
+
 // A progress line on stderr, redrawn at most 4 times a second when stderr is a terminal.
 class Progress {
  public:

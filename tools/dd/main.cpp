@@ -98,46 +98,11 @@ int open_lun(const std::string& text, const ConnectionFlags& flags, Endpoint& ep
   return kExitOk;
 }
 
-std::string rate_text(double bytes, double secs) {
-  char buf[64];
-  const double r = secs > 0 ? bytes / secs : 0;
-  if (r >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.1f GB/s", r / 1e9);
-  else if (r >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.1f MB/s", r / 1e6);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f kB/s", r / 1e3);
-  return buf;
-}
-
-std::string si_bytes(double b) {
-  char buf[32];
-  if (b >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.1f GB", b / 1e9);
-  else if (b >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
-  else if (b >= 1e3)
-    std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f B", b);
-  return buf;
-}
-
-struct Stats {
-  std::uint64_t full_in = 0, partial_in = 0, full_out = 0, partial_out = 0, bytes = 0;
-};
+using Stats = RecordCounts;
 
 void print_summary(const Stats& s, double secs, const std::string& status) {
   if (status == "none") return;
-  std::fprintf(
-      stderr, "%llu+%llu records in\n%llu+%llu records out\n",
-      static_cast<unsigned long long>(s.full_in), static_cast<unsigned long long>(s.partial_in),
-      static_cast<unsigned long long>(s.full_out), static_cast<unsigned long long>(s.partial_out));
-  if (status == "noxfer") return;
-  std::fprintf(stderr, "%llu bytes (%s, %s) copied, %.3g s, %s\n",
-               static_cast<unsigned long long>(s.bytes),
-               si_bytes(static_cast<double>(s.bytes)).c_str(), human_bytes(s.bytes).c_str(), secs,
-               rate_text(static_cast<double>(s.bytes), secs).c_str());
+  print_dd_summary(s, secs, status != "noxfer");
 }
 
 // Reads up to n bytes (looping over short reads). Returns bytes read, or -1 with errno.

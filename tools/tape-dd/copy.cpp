@@ -59,31 +59,6 @@ int interrupted_error() {
   return kExitInterrupted;
 }
 
-std::string rate_text(double bytes, double seconds) {
-  char text[64];
-  const double rate = seconds > 0 ? bytes / seconds : 0;
-  if (rate >= 1e9)
-    std::snprintf(text, sizeof text, "%.1f GB/s", rate / 1e9);
-  else if (rate >= 1e6)
-    std::snprintf(text, sizeof text, "%.1f MB/s", rate / 1e6);
-  else
-    std::snprintf(text, sizeof text, "%.1f kB/s", rate / 1e3);
-  return text;
-}
-
-std::string si_bytes(double bytes) {
-  char text[32];
-  if (bytes >= 1e9)
-    std::snprintf(text, sizeof text, "%.1f GB", bytes / 1e9);
-  else if (bytes >= 1e6)
-    std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
-  else if (bytes >= 1e3)
-    std::snprintf(text, sizeof text, "%.1f kB", bytes / 1e3);
-  else
-    std::snprintf(text, sizeof text, "%.0f B", bytes);
-  return text;
-}
-
 std::optional<std::uint64_t> progress_total(std::optional<std::uint64_t> input_bytes,
                                             const CopyPlan& plan) {
   std::optional<std::uint64_t> total = input_bytes;
@@ -252,16 +227,7 @@ int read_from_tape(tape::Drive& drive, const std::string& tape_name, int out_fd,
 
 void print_summary(const CopyStats& stats, double seconds, const CopyPlan& plan) {
   if (plan.quiet) return;
-  std::fprintf(stderr, "%llu+%llu records in\n%llu+%llu records out\n",
-               static_cast<unsigned long long>(stats.full_in),
-               static_cast<unsigned long long>(stats.partial_in),
-               static_cast<unsigned long long>(stats.full_out),
-               static_cast<unsigned long long>(stats.partial_out));
-  if (!plan.show_rate) return;
-  std::fprintf(stderr, "%llu bytes (%s, %s) copied, %.3g s, %s\n",
-               static_cast<unsigned long long>(stats.bytes),
-               si_bytes(static_cast<double>(stats.bytes)).c_str(), human_bytes(stats.bytes).c_str(),
-               seconds, rate_text(static_cast<double>(stats.bytes), seconds).c_str());
+  print_dd_summary(stats, seconds, plan.show_rate);
 }
 
 }  // namespace uiscsi::tools::tape_dd

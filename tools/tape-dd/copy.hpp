@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/toolkit.hpp"
 #include "uiscsi/tape/drive.hpp"
 
 namespace uiscsi::tools::tape_dd {
@@ -20,9 +21,7 @@ struct CopyPlan {
 };
 
 // dd's record counts: full records and partial ones (shorter than bs).
-struct CopyStats {
-  std::uint64_t full_in = 0, partial_in = 0, full_out = 0, partial_out = 0, bytes = 0;
-};
+using CopyStats = RecordCounts;
 
 // Writes `in_fd` to the tape as records, then the filemark(s). Returns an exit code; failures
 // print one line. `input_bytes` (when known) feeds the progress line's ETA.

@@ -5,33 +5,18 @@
 
 #include <fstream>
 
+#include "cli/run_tool.hpp"
 #include "cli/target_process.hpp"
 #include "interop/support.hpp"
 
 namespace uiscsi {
 namespace {
 
+using testing::lines;
+using testing::Ran;
 using testing::run;
 using testing::TargetProcess;
-
-struct Ran {
-  int code;
-  std::string out, err;
-};
-
-Ran tool(const std::string& cmdline) {
-  const std::string err_file = "/tmp/uiscsi-changer-cli-stderr-" + std::to_string(::getpid());
-  Ran r;
-  r.code = run(cmdline + " 2>" + err_file, &r.out);
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::remove(err_file.c_str());
-  return r;
-}
-
-int lines(const std::string& s) {
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
+using testing::tool;
 
 void expect_one_error_line(const Ran& r, int code, const std::string& fragment) {
   EXPECT_EQ(r.code, code) << r.err;

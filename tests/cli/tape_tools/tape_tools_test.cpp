@@ -11,38 +11,21 @@
 #include <map>
 #include <optional>
 
+#include "cli/run_tool.hpp"
 #include "cli/target_process.hpp"
 #include "interop/support.hpp"
 
 namespace uiscsi {
 namespace {
 
+using testing::lines;
+using testing::Ran;
 using testing::run;
 using testing::TargetProcess;
+using testing::tool;
 
 const std::string kTapeDd = UISCSI_TAPE_DD;
 const std::string kMt = UISCSI_MT;
-
-struct Ran {
-  int code;
-  std::string out, err;
-};
-
-Ran tool(const std::string& cmdline) {
-  static std::atomic<int> serial{0};
-  const std::string err_file =
-      "/tmp/uiscsi-tape-cli-stderr-" + std::to_string(::getpid()) + "-" + std::to_string(serial++);
-  Ran r;
-  r.code = run(cmdline + " 2>" + err_file, &r.out);
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::remove(err_file.c_str());
-  return r;
-}
-
-int lines(const std::string& s) {
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
 
 bool contains(const std::string& text, const std::string& fragment) {
   return text.find(fragment) != std::string::npos;

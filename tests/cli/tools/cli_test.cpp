@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/run_tool.hpp"
 #include "cli/target_process.hpp"
 #include "core/pdu.hpp"
 #include "interop/support.hpp"
@@ -14,27 +15,11 @@
 namespace uiscsi {
 namespace {
 
+using testing::lines;
+using testing::Ran;
 using testing::run;
 using testing::TargetProcess;
-
-struct Ran {
-  int code;
-  std::string out, err;
-};
-
-Ran tool(const std::string& cmdline) {
-  const std::string err_file = "/tmp/uiscsi-cli-stderr-" + std::to_string(::getpid());
-  Ran r;
-  r.code = run(cmdline + " 2>" + err_file, &r.out);
-  std::ifstream in(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  std::remove(err_file.c_str());
-  return r;
-}
-
-int lines(const std::string& s) {
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
+using testing::tool;
 
 const std::string kLs = UISCSI_LS;
 const std::string kDd = UISCSI_DD;

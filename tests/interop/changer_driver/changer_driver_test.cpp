@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "interop/tape_library.hpp"
+#include "support/pattern.hpp"
 #include "target/server.hpp"
 #include "uiscsi/session.hpp"
 #include "uiscsi/tape.hpp"
@@ -21,15 +23,7 @@ constexpr const char* kName = "iqn.2026-11.dev.uiscsi:changer-driver";
 const Lun kDriveLun = *Lun::from_number(0);
 const Lun kChangerLun = *Lun::from_number(1);
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using ::uiscsi::testing::pattern;
 
 class ChangerDriver : public ::testing::Test {
  protected:
@@ -39,19 +33,7 @@ class ChangerDriver : public ::testing::Test {
   void SetUp() override {
     target::ServerConfig c;
     c.portals = {{"127.0.0.1", 0}};
-    target::TargetEntry t;
-    t.name = kName;
-    target::LunConfig tape;
-    tape.kind = target::LunConfig::Kind::tape;
-    t.luns.push_back(tape);
-    target::LunConfig changer;
-    changer.number = 1;
-    changer.kind = target::LunConfig::Kind::changer;
-    changer.slots = 8;
-    changer.size_bytes = 1ull << 30;  // cartridges in memory grow only as written
-    changer.drives = {0};
-    t.luns.push_back(changer);
-    c.targets.push_back(t);
+    c.targets.push_back(testing::tape_library(kName, 8, 1ull << 30));
     auto s = target::TargetServer::start(c);
     ASSERT_TRUE(s) << s.error().message();
     server = std::move(*s);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "interop/tape_library.hpp"
+#include "support/pattern.hpp"
 #include "target/config_file.hpp"
 #include "target/server.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -23,15 +25,7 @@ namespace {
 
 constexpr const char* kName = "iqn.2026-11.dev.uiscsi:library";
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using ::uiscsi::testing::pattern;
 
 struct Running {
   std::unique_ptr<target::TargetServer> server;
@@ -42,20 +36,7 @@ struct Running {
 Running start_target(const std::string& dir = {}) {
   target::ServerConfig c;
   c.portals = {{"127.0.0.1", 0}};
-  target::TargetEntry t;
-  t.name = kName;
-  target::LunConfig tape;
-  tape.kind = target::LunConfig::Kind::tape;
-  t.luns.push_back(tape);
-  target::LunConfig changer;
-  changer.number = 1;
-  changer.kind = target::LunConfig::Kind::changer;
-  changer.slots = 4;
-  changer.size_bytes = 32ull << 20;
-  changer.image = dir;
-  changer.drives = {0};
-  t.luns.push_back(changer);
-  c.targets.push_back(t);
+  c.targets.push_back(testing::tape_library(kName, 4, 32ull << 20, dir));
   auto s = target::TargetServer::start(c);
   EXPECT_TRUE(s) << s.error().message();
   if (!s) return {};

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/pattern.hpp"
 #include "target/config_file.hpp"
 #include "target/server.hpp"
 #include "uiscsi/session.hpp"
@@ -24,15 +25,7 @@ namespace {
 
 constexpr const char* kTarget = "iqn.2026-11.dev.uiscsi:tape-driver";
 
-std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using ::uiscsi::testing::pattern;
 
 struct Rig {
   std::unique_ptr<target::TargetServer> server;

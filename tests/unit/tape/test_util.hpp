@@ -9,19 +9,12 @@
 #include <vector>
 
 #include "sim_transport.hpp"
+#include "support/pattern.hpp"
 #include "uiscsi/tape.hpp"
 
 namespace uiscsi::tape::test {
 
-inline std::vector<std::byte> pattern(std::size_t n, unsigned seed) {
-  std::vector<std::byte> v(n);
-  unsigned x = seed * 2654435761u + 7;
-  for (auto& b : v) {
-    x = x * 1103515245u + 12345u;
-    b = static_cast<std::byte>(x >> 16);
-  }
-  return v;
-}
+using ::uiscsi::testing::pattern;
 
 inline Result<Drive> open_sim(const std::shared_ptr<SimTransport::Shared>& sim,
                               DriveOptions o = {}) {
