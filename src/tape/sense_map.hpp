@@ -8,9 +8,9 @@
 //   3. deferred sense (response code 71h/73h, SPC-4 4.5.5) -> deferred_error, whatever the key:
 //      it reports an earlier command, and the current one did not run.
 //   4. sense key UNIT ATTENTION, VOLUME OVERFLOW (EOM with data not written), BLANK CHECK
-//      (end of data), NOT READY (no_medium for ASC 3Ah), DATA PROTECT, MEDIUM ERROR, HARDWARE ERROR, ILLEGAL REQUEST,
-//      ABORTED COMMAND: one code each; other keys except NO SENSE / RECOVERED ERROR ->
-//      other_sense.
+//      (end of data), NOT READY (no_medium for ASC 3Ah), DATA PROTECT, MEDIUM ERROR, HARDWARE
+//      ERROR, ILLEGAL REQUEST, ABORTED COMMAND: one code each; other keys except NO SENSE /
+//      RECOVERED ERROR -> other_sense.
 //   5. NO SENSE / RECOVERED ERROR with stream bits: FM -> filemark (setmark for 00/03);
 //      ILI -> incorrect_length_short (INFORMATION > 0) or _long (< 0; SSC-3 READ(6));
 //      EOM -> beginning_of_partition for 00/04, else early_warning.
