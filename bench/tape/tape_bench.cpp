@@ -20,6 +20,8 @@
 // Output: result lines (bench_common.hpp) and a table of medians. Exit 0 when every pass
 // moved every record intact, 1 otherwise, 2 on bad usage, 3 when the session or the drive
 // cannot be opened.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -64,6 +66,22 @@ std::optional<uiscsi::tape::Drive> open_drive(const Setup& s, unsigned read_ahea
   return std::move(*d);
 }
 
+// Context switches (voluntary and involuntary) of every thread of this process so far.
+long context_switches() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  return u.ru_nvcsw + u.ru_nivcsw;
+}
+
+// One stderr line per pass (the result lines on stdout keep their format): the process's
+// context switches during the pass, in all and per record.
+void print_switches(const PassResult& r, long switches) {
+  std::fprintf(
+      stderr, "switches\t%s\t%s\t%s\t%ld\t%.2f\n", r.op.c_str(),
+      tape_bench::size_name(r.record).c_str(), r.setting.c_str(), switches,
+      r.records > 0 ? static_cast<double>(switches) / static_cast<double>(r.records) : 0.0);
+}
+
 std::string error_text(const uiscsi::tape::Drive& d) {
   return d.last_error() ? d.last_error()->message() : std::string("unknown error");
 }
@@ -83,6 +101,7 @@ PassResult write_pass(const Setup& s, const RecordPattern& pattern, std::uint64_
   std::vector<std::byte> record = pattern.body();
   MemoryWatch watch(s.target_pid);
   watch.start();
+  const long switches = context_switches();
   const auto t0 = Clock::now();
   for (std::uint64_t i = 0; i < count; ++i) {
     RecordPattern::stamp(record.data(), i);
@@ -106,6 +125,7 @@ PassResult write_pass(const Setup& s, const RecordPattern& pattern, std::uint64_
   watch.stop();
   out.mib_s = static_cast<double>(out.records * out.record) / (1 << 20) / secs;
   out.take(watch);
+  print_switches(out, context_switches() - switches);
   return out;
 }
 
@@ -124,6 +144,7 @@ PassResult read_pass(const Setup& s, const RecordPattern& pattern, std::uint64_t
   std::vector<std::byte> buffer(out.record);
   MemoryWatch watch(s.target_pid);
   watch.start();
+  const long switches = context_switches();
   const auto t0 = Clock::now();
   std::uint64_t bytes = 0;
   for (;;) {
@@ -155,6 +176,7 @@ PassResult read_pass(const Setup& s, const RecordPattern& pattern, std::uint64_t
   }
   out.mib_s = static_cast<double>(bytes) / (1 << 20) / secs;
   out.take(watch);
+  print_switches(out, context_switches() - switches);
   return out;
 }
 

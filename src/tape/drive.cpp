@@ -52,6 +52,13 @@ Result<void> Drive::Impl::settle() {
   return cancel_read_ahead();
 }
 
+Drive::Impl::~Impl() {
+  for (auto& p : prefetched)
+    (void)p->result.wait();
+  for (auto& w : buffered)
+    (void)w->result.wait();
+}
+
 // ---- Drive ----
 
 Drive::Drive(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <deque>
-#include <future>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -17,7 +16,11 @@
 namespace uiscsi::tape {
 
 struct Drive::Impl {
-  std::unique_ptr<Transport> transport;
+  // Waits for every command still in flight (without settling the position: Drive's destructor
+  // does that first), so that no transport writes into a slot or buffer freed here.
+  ~Impl();
+
+  std::unique_ptr<Transport> transport;  // declared first: destroyed after the slots below
   DriveOptions options;
   DriveInfo info;
   MediumState medium;
@@ -32,23 +35,29 @@ struct Drive::Impl {
   bool locate_unsupported = false;  // LOCATE answered INVALID COMMAND OPERATION CODE (20/00)
 
   // ---- read-ahead (drive_read.cpp) ----
+  // One READ in flight. Heap-allocated so that its completion slot keeps its address while
+  // the deque moves pointers around; recycled through spare_reads (buffer and slot reused).
   struct PrefetchedRead {
     std::vector<std::byte> buffer;
-    std::future<Result<Exchange>> result;
+    PendingExchange result;
     std::size_t requested = 0;  // bytes asked for
   };
-  std::deque<PrefetchedRead> prefetched;
-  std::vector<std::vector<std::byte>> spare_buffers;  // reused for later READs
+  std::deque<std::unique_ptr<PrefetchedRead>> prefetched;
+  std::vector<std::unique_ptr<PrefetchedRead>> spare_reads;  // reused for later READs
 
   // ---- write-behind (drive_write.cpp) ----
+  // One WRITE in flight, with its own copy of the record. Heap-allocated and recycled through
+  // spare_writes like PrefetchedRead, so a record costs a copy into a reused buffer only.
   struct BufferedWrite {
     std::vector<std::byte> data;
-    std::future<Result<Exchange>> result;
+    PendingExchange result;
     std::uint64_t record = 0;            // write() sequence number
     std::optional<std::uint64_t> block;  // where it goes
     std::optional<std::uint64_t> file;
   };
-  std::deque<BufferedWrite> buffered;
+  std::deque<std::unique_ptr<BufferedWrite>> buffered;
+  std::vector<std::unique_ptr<BufferedWrite>> spare_writes;
+  std::size_t spare_write_bytes = 0;  // capacity held by spare_writes' buffers
   std::size_t buffered_bytes = 0;
   std::uint64_t next_record = 0;
   bool early_warning_pending = false;  // seen on a buffered write, not yet reported
@@ -78,6 +87,8 @@ struct Drive::Impl {
   Result<scsi::CommandSpec> read_spec(std::size_t bytes) const;
   void issue_prefetch(std::size_t bytes);
   void top_up(std::size_t bytes);
+  // Returns a delivered or cancelled READ's slot to spare_reads. Precondition: completed.
+  void recycle_read(std::unique_ptr<PrefetchedRead> p);
   Result<void> cancel_read_ahead();
   Result<void> space_back(const std::vector<detail::ReadAccount>& passed);
   // After a failed READ: the position is READ POSITION minus what `later_objects` (READs
@@ -91,6 +102,9 @@ struct Drive::Impl {
   Result<scsi::CommandSpec> write_spec(std::size_t bytes) const;
   std::uint64_t objects_of(std::size_t bytes) const;  // records a WRITE of `bytes` makes
   Result<void> reap_write(BufferedWrite& w, WriteStatus& status);
+  // Returns a reaped WRITE's slot to spare_writes (keeping its buffer while the spares' buffers
+  // stay within write_behind_bytes).
+  void recycle_write(std::unique_ptr<BufferedWrite> w);
 
   // ---- drive_position.cpp ----
   Result<void> refresh_position();

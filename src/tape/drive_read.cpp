@@ -20,6 +20,10 @@
 //   * When a prefetched READ fails, the READs after it are awaited; the caller's position is
 //     READ POSITION minus the objects those later READs passed (position lost if one of them
 //     failed too).
+//   * Each READ completes into a slot (buffer and PendingExchange) reused for later READs, so
+//     a record costs no allocation; a caller that finds the oldest READ still running sleeps
+//     until the first half of the pipeline has completed (which changes when results are
+//     handed out, never which or in what order).
 #include <algorithm>
 #include <cstring>
 
@@ -86,43 +90,51 @@ Result<Record> Drive::Impl::finish_read(const Result<Exchange>& e, std::size_t r
 void Drive::Impl::issue_prefetch(std::size_t bytes) {
   auto spec = read_spec(bytes);
   if (!spec) return;  // checked by read() before
-  PrefetchedRead p;
-  if (!spare_buffers.empty()) {
-    p.buffer = std::move(spare_buffers.back());
-    spare_buffers.pop_back();
+  std::unique_ptr<PrefetchedRead> p;
+  if (!spare_reads.empty()) {
+    p = std::move(spare_reads.back());
+    spare_reads.pop_back();
+  } else {
+    p = std::make_unique<PrefetchedRead>();
   }
-  p.buffer.resize(bytes);
-  p.requested = bytes;
-  p.result = transport->start(*spec, p.buffer, {});
+  p->buffer.resize(bytes);
+  p->requested = bytes;
+  PrefetchedRead& slot = *p;
   prefetched.push_back(std::move(p));
+  transport->start(*spec, slot.buffer, {}, slot.result);
 }
 
-// Fills the pipeline up to its depth unless a completed READ in it shows a boundary.
+void Drive::Impl::recycle_read(std::unique_ptr<PrefetchedRead> p) {
+  p->result.reset();
+  spare_reads.push_back(std::move(p));
+}
+
+// Fills the pipeline up to its depth unless a completed READ in it shows a boundary. Looking
+// at a completed READ neither consumes nor copies its outcome.
 void Drive::Impl::top_up(std::size_t bytes) {
-  for (auto& p : prefetched) {
-    if (p.result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
-    // get() may be called once only: move the result into a ready future of its own.
-    auto value = p.result.get();
-    const bool data = plain_data(value);
-    std::promise<Result<Exchange>> again;
-    p.result = again.get_future();
-    again.set_value(std::move(value));
-    if (!data) return;
+  for (const auto& p : prefetched) {
+    if (p->result.ready() && !plain_data(p->result.wait())) return;
   }
   while (prefetched.size() < options.read_ahead)
     issue_prefetch(bytes);
 }
 
 Result<Record> Drive::Impl::read_ahead(std::span<std::byte> buffer) {
-  if (!prefetched.empty() && prefetched.front().requested != buffer.size())
+  if (!prefetched.empty() && prefetched.front()->requested != buffer.size())
     UISCSI_TRY_VOID(cancel_read_ahead());
   if (prefetched.empty()) top_up(buffer.size());
-  PrefetchedRead p = std::move(prefetched.front());
+  // When the oldest READ is still running, sleep until the first half of the pipeline has
+  // completed rather than waking for each READ: the READs run in order, so this hands out the
+  // same results, the second half keeps the device busy meanwhile, and the wake-up and the
+  // READs issued after it are paid once per half pipeline instead of once per record.
+  if (!prefetched.front()->result.ready() && prefetched.size() > 2)
+    (void)prefetched[(prefetched.size() - 1) / 2]->result.wait();
+  std::unique_ptr<PrefetchedRead> p = std::move(prefetched.front());
   prefetched.pop_front();
-  auto e = p.result.get();
+  const Result<Exchange>& e = p->result.wait();
   const bool data = plain_data(e);
-  Result<Record> r = finish_read(e, p.requested, p.buffer, buffer);
-  spare_buffers.push_back(std::move(p.buffer));
+  Result<Record> r = finish_read(e, p->requested, p->buffer, buffer);
+  recycle_read(std::move(p));
   if (!r) {
     // The READs issued after the failed one have run: account for them.
     std::optional<std::uint64_t> later = 0;
@@ -130,11 +142,11 @@ Result<Record> Drive::Impl::read_ahead(std::span<std::byte> buffer) {
     while (!prefetched.empty()) {
       auto q = std::move(prefetched.front());
       prefetched.pop_front();
-      auto qe = q.result.get();
-      spare_buffers.push_back(std::move(q.buffer));
-      const auto a = qe ? detail::account_read(detail::classify(qe->status, qe->sense), q.requested,
-                                               medium.block_size, qe->data_in)
+      const Result<Exchange>& qe = q->result.wait();
+      const auto a = qe ? detail::account_read(detail::classify(qe->status, qe->sense),
+                                               q->requested, medium.block_size, qe->data_in)
                         : std::nullopt;
+      recycle_read(std::move(q));
       if (!a || !later) {
         later.reset();
         continue;
@@ -173,19 +185,20 @@ Result<void> Drive::Impl::cancel_read_ahead() {
   if (prefetched.empty()) return ok();
   std::vector<detail::ReadAccount> passed;
   bool known = true;
-  for (auto& p : prefetched) {
-    auto e = p.result.get();
-    const auto a = e ? detail::account_read(detail::classify(e->status, e->sense), p.requested,
+  while (!prefetched.empty()) {
+    auto p = std::move(prefetched.front());
+    prefetched.pop_front();
+    const Result<Exchange>& e = p->result.wait();
+    const auto a = e ? detail::account_read(detail::classify(e->status, e->sense), p->requested,
                                             medium.block_size, e->data_in)
                      : std::nullopt;
+    recycle_read(std::move(p));
     if (!a)
       known = false;
     else if (a->objects > 0)
       passed.push_back(*a);
-    spare_buffers.push_back(std::move(p.buffer));
   }
-  prefetched.clear();
-  if (spare_buffers.size() > options.read_ahead) spare_buffers.resize(options.read_ahead);
+  if (spare_reads.size() > options.read_ahead) spare_reads.resize(options.read_ahead);
   if (known && passed.empty()) return ok();
   if (!locate_unsupported && block) {
     const auto caller_block = block;

@@ -9,7 +9,12 @@
 // dropped (after VOLUME OVERFLOW they fail too), and the position is re-read from the drive.
 // Early warning (EOM with NO SENSE: the data was written) is not a failure: the next write()
 // or flush() returns it in WriteStatus.
+// The copies go into buffers reused from reaped WRITEs (no allocation per record); a spare
+// buffer is kept only while the spares and the buffered records fit in write_behind_bytes.
 #include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "tape/drive_impl.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -36,7 +41,7 @@ std::uint64_t Drive::Impl::objects_of(std::size_t bytes) const {
 
 // Checks one buffered WRITE. On failure: records it, drops the rest, re-reads the position.
 Result<void> Drive::Impl::reap_write(BufferedWrite& w, WriteStatus& status) {
-  auto e = w.result.get();
+  const Result<Exchange>& e = w.result.wait();
   buffered_bytes -= w.data.size();
   std::optional<detail::Condition> c;
   if (e) c = detail::classify(e->status, e->sense);
@@ -49,10 +54,12 @@ Result<void> Drive::Impl::reap_write(BufferedWrite& w, WriteStatus& status) {
   last_error->record = w.record;
   last_error->block = w.block;
   last_error->file = w.file;
-  for (auto& rest : buffered) {
-    if (rest.result.valid()) (void)rest.result.get();
+  while (!buffered.empty()) {
+    auto rest = std::move(buffered.front());
+    buffered.pop_front();
+    (void)rest->result.wait();
+    recycle_write(std::move(rest));
   }
-  buffered.clear();
   buffered_bytes = 0;
   const auto saved = last_error;
   block.reset();
@@ -61,14 +68,33 @@ Result<void> Drive::Impl::reap_write(BufferedWrite& w, WriteStatus& status) {
   return code;
 }
 
+void Drive::Impl::recycle_write(std::unique_ptr<BufferedWrite> w) {
+  // Enough slots for a full pipeline of records of 8 KiB and up; smaller records beyond it
+  // get a new slot (as every record did before slots were reused).
+  constexpr std::size_t kMaxSpareWrites = 1024;
+  if (spare_writes.size() >= kMaxSpareWrites) return;
+  w->result.reset();
+  // Spare buffers and the records still buffered stay within the window together, so reuse
+  // holds no more memory than write-behind itself does.
+  const std::size_t capacity = w->data.capacity();
+  if (spare_write_bytes + buffered_bytes + capacity > options.write_behind_bytes) {
+    std::vector<std::byte>().swap(w->data);  // keep the slot, not the memory
+  } else {
+    spare_write_bytes += capacity;
+  }
+  spare_writes.push_back(std::move(w));
+}
+
 Result<WriteStatus> Drive::Impl::flush() {
   WriteStatus status;
   status.early_warning = early_warning_pending;
   early_warning_pending = false;
   while (!buffered.empty()) {
-    BufferedWrite w = std::move(buffered.front());
+    auto w = std::move(buffered.front());
     buffered.pop_front();
-    UISCSI_TRY_VOID(reap_write(w, status));
+    auto reaped = reap_write(*w, status);
+    recycle_write(std::move(w));
+    if (!reaped) return reaped.error();
   }
   return status;
 }
@@ -101,22 +127,47 @@ Result<WriteStatus> Drive::Impl::write(std::span<const std::byte> data) {
     last_error = saved;
     return code;
   }
-  // Write-behind: reap what has completed, then make room.
-  while (!buffered.empty() &&
-         (buffered.front().result.wait_for(std::chrono::seconds(0)) == std::future_status::ready ||
-          buffered_bytes + data.size() > options.write_behind_bytes)) {
-    BufferedWrite w = std::move(buffered.front());
-    buffered.pop_front();
-    UISCSI_TRY_VOID(reap_write(w, status));
+  // Write-behind: reap what has completed, then make room. When room is short and the oldest
+  // WRITE still runs, sleep until the WRITEs that leave room for this record and for half the
+  // window (just for this record when it is larger than that) have completed, rather than
+  // waking for each record: WRITEs complete in order, and are then reaped in order as before.
+  if (!buffered.empty() && buffered_bytes + data.size() > options.write_behind_bytes &&
+      !buffered.front()->result.ready()) {
+    const std::size_t half = options.write_behind_bytes / 2;
+    const std::size_t goal = data.size() <= half ? half : options.write_behind_bytes;
+    std::size_t left = buffered_bytes;
+    for (const auto& w : buffered) {
+      left -= w->data.size();
+      if (left + data.size() <= goal) {
+        (void)w->result.wait();
+        break;
+      }
+    }
   }
-  BufferedWrite w;
-  w.data.assign(data.begin(), data.end());
-  w.record = record;
-  w.block = block;
-  w.file = file;
-  w.result = transport->start(*spec, {}, w.data);
-  buffered_bytes += w.data.size();
+  while (!buffered.empty() && (buffered.front()->result.ready() ||
+                               buffered_bytes + data.size() > options.write_behind_bytes)) {
+    auto w = std::move(buffered.front());
+    buffered.pop_front();
+    auto reaped = reap_write(*w, status);
+    recycle_write(std::move(w));
+    if (!reaped) return reaped.error();
+  }
+  std::unique_ptr<BufferedWrite> w;
+  if (!spare_writes.empty()) {
+    w = std::move(spare_writes.back());
+    spare_writes.pop_back();
+    spare_write_bytes -= w->data.capacity();
+  } else {
+    w = std::make_unique<BufferedWrite>();
+  }
+  w->data.assign(data.begin(), data.end());
+  w->record = record;
+  w->block = block;
+  w->file = file;
+  BufferedWrite& slot = *w;
+  buffered_bytes += slot.data.size();
   buffered.push_back(std::move(w));
+  transport->start(*spec, {}, slot.data, slot.result);
   if (block) *block += objects_of(data.size());
   status.early_warning = status.early_warning || early_warning_pending;
   early_warning_pending = false;

@@ -1,4 +1,5 @@
 // session_transport(): the tape driver's Transport over a uiscsi::Session.
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -28,19 +29,18 @@ class SessionTransport final : public Transport {
     return to_exchange(*c, data_in.size());
   }
 
-  std::future<Result<Exchange>> start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
-                                      std::span<const std::byte> data_out) override {
-    auto promise = std::make_shared<std::promise<Result<Exchange>>>();
-    auto future = promise->get_future();
+  // The callback captures two words only, so std::function keeps it inline (no allocation),
+  // and it completes the driver's slot directly on the I/O thread (no promise, no future).
+  void start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+             std::span<const std::byte> data_out, PendingExchange& done) override {
     const std::size_t size = data_in.size();
     session_.submit(lun_, make(spec, data_in, data_out, TaskAttribute::ordered),
-                    [promise, size](Result<Completion> c) {
+                    [slot = &done, size](Result<Completion> c) {
                       if (!c)
-                        promise->set_value(c.error());
+                        slot->complete(c.error());
                       else
-                        promise->set_value(to_exchange(*c, size));
+                        slot->complete(to_exchange(*c, size));
                     });
-    return future;
   }
 
  private:

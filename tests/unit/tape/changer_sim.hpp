@@ -10,7 +10,6 @@
 #include <cstring>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -105,11 +104,9 @@ class LibraryTransport final : public Transport {
     return to_exchange(std::move(r), data_in);
   }
 
-  std::future<Result<Exchange>> start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
-                                      std::span<const std::byte> data_out) override {
-    std::promise<Result<Exchange>> p;
-    p.set_value(run(spec, data_in, data_out));
-    return p.get_future();
+  void start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+             std::span<const std::byte> data_out, PendingExchange& done) override {
+    done.complete(run(spec, data_in, data_out));
   }
 
  private:

@@ -3,6 +3,7 @@
 // prefetched READs after a failed one; write-behind reports the failing record.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 
 #include "test_util.hpp"
@@ -266,6 +267,64 @@ TEST(TapeWriteBehind, FlushesBeforeOtherOperations) {
     EXPECT_EQ(buf, pattern(1000, i));
   }
   EXPECT_EQ(d->read(buf)->status, ReadStatus::filemark);
+}
+
+// The pipelines with completions arriving later from another thread (as over a session)
+// rather than within start(): the same records, statuses, positions and failing record.
+TEST(TapePipeline, DeferredCompletionsChangeNothing) {
+  auto sim = make_sim();
+  {
+    auto writer = open_sim(sim);
+    ASSERT_TRUE(writer);
+    write_files(*writer);
+  }
+  auto deferred_sim = make_sim();
+  deferred_sim->deferred = true;
+  {
+    DriveOptions o;
+    o.write_behind_bytes = 200 << 10;
+    auto writer = open_sim(deferred_sim, o);
+    ASSERT_TRUE(writer);
+    write_files(*writer);
+  }
+  for (bool ask : {false, true}) {
+    auto direct = open_sim(sim);
+    ASSERT_TRUE(direct);
+    ASSERT_TRUE(direct->rewind());
+    const auto expected = read_all(*direct, 65536, ask);
+    ASSERT_GT(expected.size(), 20u);
+    for (unsigned depth : {0u, 2u, 3u, 8u}) {
+      DriveOptions o;
+      o.read_ahead = depth;
+      auto d = open_sim(deferred_sim, o);
+      ASSERT_TRUE(d);
+      ASSERT_TRUE(d->rewind());
+      EXPECT_EQ(read_all(*d, 65536, ask), expected) << "depth " << depth << " ask " << ask;
+    }
+  }
+
+  // Write-behind up to VOLUME OVERFLOW fails at the same record as direct writes.
+  std::optional<std::uint64_t> failed[2];
+  std::uint64_t block[2] = {0, 0};
+  for (int deferred : {0, 1}) {
+    auto small = make_sim(256 << 10, 64 << 10);
+    small->deferred = deferred != 0;
+    DriveOptions o;
+    o.write_behind_bytes = deferred != 0 ? 64 << 10 : 0;
+    auto d = open_sim(small, o);
+    ASSERT_TRUE(d);
+    const auto rec = pattern(16 << 10, 5);
+    for (int i = 0; i < 100; ++i)
+      if (!d->write(rec)) break;
+    (void)d->flush();
+    ASSERT_TRUE(d->last_error());
+    EXPECT_EQ(d->last_error()->code, tape_errc::volume_overflow) << d->last_error()->message();
+    failed[deferred] = d->last_error()->record;
+    block[deferred] = block_of(*d);
+  }
+  ASSERT_TRUE(failed[0]);
+  EXPECT_EQ(failed[1], failed[0]);
+  EXPECT_EQ(block[1], block[0]);
 }
 
 }  // namespace

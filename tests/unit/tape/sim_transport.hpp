@@ -1,17 +1,23 @@
 // A tape::Transport that executes CDBs on an in-process tapesim::Drive: the driver's unit tests
 // run against the simulator without sockets. start() executes at once (in order, like the
-// ORDERED attribute) and returns a ready future. Counts the commands per opcode, and can
-// script replies for given opcodes to exercise paths the simulator cannot produce, or refuse
+// ORDERED attribute) and completes the slot before returning; with Shared::deferred it queues
+// the command for a worker thread instead, which runs the queue in order a little later and
+// completes each slot from there, as a session's I/O thread does (run() first waits for the
+// queue to drain). Counts the commands per opcode, and
+// can script replies for given opcodes to exercise paths the simulator cannot produce, or refuse
 // opcodes as a drive without them does (ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE).
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,12 +36,72 @@ class SimTransport final : public Transport {
     std::map<std::uint8_t, std::deque<std::pair<Exchange, std::vector<std::byte>>>> scripted;
     std::uint64_t nexus = 1;
     std::set<std::uint8_t> unsupported;  // answered CHECK CONDITION 05/20/00
+    bool deferred = false;  // start() completes later, from another thread (read when started)
   };
 
   explicit SimTransport(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+  SimTransport(const SimTransport&) = delete;
+  SimTransport& operator=(const SimTransport&) = delete;
+  ~SimTransport() override {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
 
   Result<Exchange> run(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
                        std::span<const std::byte> data_out) override {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [this] { return queue_.empty(); });
+    }
+    return execute(spec, data_in, data_out);
+  }
+
+  void start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+             std::span<const std::byte> data_out, PendingExchange& done) override {
+    if (!shared_->deferred) {
+      done.complete(execute(spec, data_in, data_out));
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
+    queue_.push_back({spec, data_in, data_out, &done});
+    changed_.notify_all();
+  }
+
+ private:
+  struct Queued {
+    scsi::CommandSpec spec;
+    std::span<std::byte> data_in;
+    std::span<const std::byte> data_out;
+    PendingExchange* done;
+  };
+
+  // The worker: runs the queue in order, each command after a short pause (so that later ones
+  // pile up behind it), and completes its slot once it has left the queue.
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      const Queued q = queue_.front();  // stays queued while it runs: run() waits for it
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      auto outcome = execute(q.spec, q.data_in, q.data_out);
+      lock.lock();
+      queue_.pop_front();
+      changed_.notify_all();
+      lock.unlock();
+      q.done->complete(std::move(outcome));
+      lock.lock();
+    }
+  }
+
+  Result<Exchange> execute(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
+                           std::span<const std::byte> data_out) {
     const std::uint8_t op = spec.cdb.opcode();
     ++shared_->commands[op];
     if (shared_->unsupported.contains(op)) {
@@ -61,15 +127,12 @@ class SimTransport final : public Transport {
     return e;
   }
 
-  std::future<Result<Exchange>> start(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
-                                      std::span<const std::byte> data_out) override {
-    std::promise<Result<Exchange>> p;
-    p.set_value(run(spec, data_in, data_out));
-    return p.get_future();
-  }
-
- private:
   std::shared_ptr<Shared> shared_;
+  std::mutex mutex_;
+  std::condition_variable changed_;  // the queue changed, or stop_
+  std::deque<Queued> queue_;         // started, not yet completed, oldest first
+  bool stop_ = false;
+  std::thread worker_;
 };
 
 // A drive with a blank cartridge of `capacity` bytes (early warning zone `early_warning`).
@@ -84,7 +147,7 @@ inline std::shared_ptr<SimTransport::Shared> make_sim(std::uint64_t capacity = 1
   (void)drive->insert(std::move(*medium));
   drive->power_on();
   return std::make_shared<SimTransport::Shared>(
-      SimTransport::Shared{std::move(*drive), {}, {}, 1, {}});
+      SimTransport::Shared{std::move(*drive), {}, {}, 1, {}, false});
 }
 
 }  // namespace uiscsi::tape::test
