@@ -75,7 +75,19 @@ std::span<std::byte> Framer::read_buffer() {
     in_tail_ -= in_head_;
     in_head_ = 0;
   }
-  return {in_.data() + in_tail_, in_.size() - in_tail_};
+  std::size_t room = in_.size() - in_tail_;
+  if (expect_large_ && in_head_ == in_tail_) {
+    // Read up to the end of the next BHS (and its header digest; AHS are rare and then come
+    // with the next read), so that its data segment can be read straight into its destination.
+    const std::size_t digest = config_.digests.header ? kDigestSize : 0;
+    std::size_t want = 0;
+    if (state_ == State::header && hdr_got_ < kBhsSize)
+      want = kBhsSize - hdr_got_ + digest;
+    else if (state_ == State::trailer)
+      want = trailer_size() - trailer_got_ + kBhsSize + digest;
+    if (want > 0) room = std::min(room, want);
+  }
+  return {in_.data() + in_tail_, room};
 }
 
 void Framer::commit(std::size_t n) {
@@ -162,6 +174,7 @@ Result<const InboundPdu*> Framer::finish_header() {
     auto dest = placement_->place(pdu_.header, data_length_);
     if (dest.size() == data_length_) placed_ = dest;
   }
+  if (data_length_ > 0) expect_large_ = !placed_.empty() && data_length_ >= kLargeSegment;
   return nullptr;  // continue with the data segment
 }
 

@@ -5,7 +5,10 @@
 //   - read_buffer() / commit(n): the caller reads from its socket straight into the span the
 //     framer hands out. While a data segment with a placement destination is being received and
 //     nothing is staged, that span is the destination itself, so large Data-In segments go from
-//     the socket into the caller's buffer with no copy in between.
+//     the socket into the caller's buffer with no copy in between. After a placed data segment
+//     of kLargeSegment bytes or more (a stream of large Data-In or Data-Out), the span handed
+//     out at a PDU boundary covers only the next header (and the trailer before it), so the
+//     following data segment also arrives without a copy; the cost is one more read per PDU.
 // Output: next() returns the next complete PDU, nullptr when more bytes are needed, or an error.
 //
 // Limits are enforced before any allocation: DataSegmentLength must not exceed our declared
@@ -34,6 +37,9 @@
 #include "core/pdu.hpp"
 
 namespace uiscsi::core {
+
+// Placed data segments of this size and up make read_buffer() read headers alone.
+inline constexpr std::uint32_t kLargeSegment = 16 * 1024;
 
 struct FramerConfig {
   Role role = Role::initiator;  // we accept the opcodes the other role sends
@@ -120,6 +126,10 @@ class Framer {
   std::array<std::byte, 8> trailer_{};
   std::size_t trailer_got_ = 0;
   bool direct_read_ = false;  // read_buffer() last handed out the data destination
+  // The last data segment seen (this PDU's, once its header is in) is placed and at least
+  // kLargeSegment long: read_buffer() then
+  // hands out header-sized spans at PDU boundaries (see the header comment).
+  bool expect_large_ = false;
 
   InboundPdu pdu_;
   bool failed_ = false;

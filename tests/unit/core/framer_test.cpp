@@ -317,6 +317,90 @@ TEST(Framer, PlacementReceivesDataStraightFromReadBuffer) {
   EXPECT_GT(direct, data.size() * 3 / 4);
 }
 
+TEST(Framer, AfterALargePlacedSegmentHeadersAreReadAlone) {
+  // A socket with plenty queued fills whatever read_buffer() hands out. The first 64 KiB
+  // Data-In lands in the staging buffer with its header (and is copied); from then on the
+  // framer asks for just the trailer and the next header, and every later data segment is
+  // read straight into the destination.
+  const Bytes data = payload(4 * 65536);
+  Bytes wire;
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    DataIn d;
+    d.itt = Itt(1);
+    d.data_sn = i;
+    d.buffer_offset = i * 65536;
+    d.final = i == 3;
+    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * 65536, 65536), {true, true});
+    wire.insert(wire.end(), pdu.begin(), pdu.end());
+  }
+  Framer f(initiator_config(true, true));
+  BufferPlacement placement;
+  f.set_placement(&placement);
+  std::size_t pos = 0, direct = 0, reads = 0, pdus = 0;
+  while (pos < wire.size()) {
+    auto buf = f.read_buffer();
+    ASSERT_FALSE(buf.empty());
+    const bool is_dest = buf.data() >= placement.buffer.data() &&
+                         buf.data() < placement.buffer.data() + placement.buffer.size();
+    const std::size_t n = std::min(buf.size(), wire.size() - pos);
+    std::memcpy(buf.data(), wire.data() + pos, n);
+    f.commit(n);
+    pos += n;
+    ++reads;
+    if (is_dest) direct += n;
+    for (;;) {
+      auto r = f.next();
+      ASSERT_TRUE(r) << r.error().message();
+      if (*r == nullptr) break;
+      ++pdus;
+    }
+  }
+  EXPECT_EQ(pdus, 4u);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), placement.buffer.begin()));
+  EXPECT_GE(direct, 3u * 65536);
+  // The first PDU in 2 reads, then (trailer and) header, and data, for each of the others, and
+  // the last trailer.
+  EXPECT_LE(reads, 2u + 2u * 3 + 1);
+}
+
+TEST(Framer, SmallSegmentsKeepFullSizeReads) {
+  // 4 KiB Data-In PDUs: below kLargeSegment, reads keep filling the whole staging buffer, so
+  // one read takes many PDUs.
+  const Bytes data = payload(16 * 4096);
+  Bytes wire;
+  for (std::uint32_t i = 0; i < 16; ++i) {
+    DataIn d;
+    d.itt = Itt(1);
+    d.data_sn = i;
+    d.buffer_offset = i * 4096;
+    d.final = i == 15;
+    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * 4096, 4096), {});
+    wire.insert(wire.end(), pdu.begin(), pdu.end());
+  }
+  Framer f(initiator_config());
+  BufferPlacement placement;
+  f.set_placement(&placement);
+  std::size_t pos = 0, reads = 0, pdus = 0;
+  while (pos < wire.size()) {
+    auto buf = f.read_buffer();
+    ASSERT_FALSE(buf.empty());
+    const std::size_t n = std::min(buf.size(), wire.size() - pos);
+    std::memcpy(buf.data(), wire.data() + pos, n);
+    f.commit(n);
+    pos += n;
+    ++reads;
+    for (;;) {
+      auto r = f.next();
+      ASSERT_TRUE(r) << r.error().message();
+      if (*r == nullptr) break;
+      ++pdus;
+    }
+  }
+  EXPECT_EQ(pdus, 16u);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), placement.buffer.begin()));
+  EXPECT_LE(reads, 3u);
+}
+
 TEST(Framer, StagingBufferIsBounded) {
   FramerConfig c = initiator_config();
   c.staging_bytes = 4096;
