@@ -44,14 +44,21 @@ void EventLoop::remove(int fd) {
   handlers_.erase(fd);
 }
 
+// The eventfd is written only when the loop might be asleep without knowing of the work: not
+// from the loop thread itself (run() looks at posted_ before it waits), and not when posted_
+// already held work (whoever queued that has woken the loop, or it is the loop thread).
 bool EventLoop::post(std::function<void()> fn) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (stop_) return false;
+    wake = posted_.empty() && !in_loop_thread();
     posted_.push_back(std::move(fn));
   }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  if (wake) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
   return true;
 }
 
@@ -76,11 +83,18 @@ void EventLoop::drain_posted() {
 
 void EventLoop::run(std::function<std::optional<Clock::time_point>()> next_deadline,
                     std::function<void(Clock::time_point)> on_timer) {
-  loop_thread_ = std::this_thread::get_id();
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   epoll_event events[32];
   while (!stop_) {
     int timeout_ms = -1;
-    if (next_deadline) {
+    bool work_waiting = false;
+    {
+      std::lock_guard lock(mutex_);
+      work_waiting = !posted_.empty();
+    }
+    if (work_waiting) {
+      timeout_ms = 0;  // work posted from this thread (no wake-up was written for it)
+    } else if (next_deadline) {
       if (auto d = next_deadline()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(*d - Clock::now()).count();
         timeout_ms = left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));

@@ -38,7 +38,9 @@ class EventLoop {
   // Any thread. Returns false (and drops `fn`) once stop() was called.
   bool post(std::function<void()> fn);
   void stop();
-  [[nodiscard]] bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
+  [[nodiscard]] bool in_loop_thread() const {
+    return std::this_thread::get_id() == loop_thread_.load(std::memory_order_relaxed);
+  }
 
   // Runs until stop(). `next_deadline` and `on_timer` may be empty.
   void run(std::function<std::optional<Clock::time_point>()> next_deadline = {},
@@ -53,7 +55,7 @@ class EventLoop {
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   std::atomic<bool> stop_{false};
-  std::thread::id loop_thread_;
+  std::atomic<std::thread::id> loop_thread_{};  // set by run(); read by post() on any thread
 };
 
 }  // namespace uiscsi::net
