@@ -274,47 +274,70 @@ class BufferPlacement : public DataPlacement {
   }
 };
 
-TEST(Framer, PlacementReceivesDataStraightFromReadBuffer) {
-  // Three Data-In PDUs of 64 KiB, read through read_buffer()/commit() in odd-sized reads.
-  const Bytes data = payload(3 * 65536);
+// `data` as Data-In PDUs of `segment` bytes each (the last one final), one after another.
+Bytes data_in_wire(const Bytes& data, std::uint32_t segment, DigestConfig digests) {
   Bytes wire;
-  for (std::uint32_t i = 0; i < 3; ++i) {
+  const auto count = static_cast<std::uint32_t>(data.size() / segment);
+  for (std::uint32_t i = 0; i < count; ++i) {
     DataIn d;
     d.itt = Itt(1);
     d.data_sn = i;
-    d.buffer_offset = i * 65536;
-    d.final = i == 2;
-    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * 65536, 65536), {true, true});
+    d.buffer_offset = i * segment;
+    d.final = i + 1 == count;
+    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * segment, segment), digests);
     wire.insert(wire.end(), pdu.begin(), pdu.end());
   }
+  return wire;
+}
+
+struct ReadCounts {
+  std::size_t pdus = 0, placed_pdus = 0, reads = 0, direct = 0;  // direct: bytes read in place
+};
+
+// Feeds `wire` through read_buffer()/commit() as a socket would, each read taking what the
+// framer hands out, at most `max_read` bytes; framing errors fail the test.
+ReadCounts read_through(Framer& f, const BufferPlacement& placement, const Bytes& wire,
+                        std::size_t max_read) {
+  ReadCounts counts;
+  std::size_t pos = 0;
+  while (pos < wire.size()) {
+    auto buf = f.read_buffer();
+    EXPECT_FALSE(buf.empty());
+    if (buf.empty()) break;
+    const bool is_dest = buf.data() >= placement.buffer.data() &&
+                         buf.data() < placement.buffer.data() + placement.buffer.size();
+    const std::size_t n = std::min({buf.size(), wire.size() - pos, max_read});
+    std::memcpy(buf.data(), wire.data() + pos, n);
+    f.commit(n);
+    pos += n;
+    ++counts.reads;
+    if (is_dest) counts.direct += n;
+    for (;;) {
+      auto r = f.next();
+      EXPECT_TRUE(r) << r.error().message();
+      if (!r || *r == nullptr) break;
+      ++counts.pdus;
+      if ((*r)->data_placed) ++counts.placed_pdus;
+    }
+  }
+  return counts;
+}
+
+TEST(Framer, PlacementReceivesDataStraightFromReadBuffer) {
+  // Three Data-In PDUs of 64 KiB, read through read_buffer()/commit() in odd-sized reads.
+  const Bytes data = payload(3 * 65536);
+  const Bytes wire = data_in_wire(data, 65536, {true, true});
   FramerConfig c = initiator_config(true, true);
   c.staging_bytes = 4096;
   Framer f(c);
   BufferPlacement placement;
   f.set_placement(&placement);
-  std::size_t pos = 0, direct = 0, pdus = 0;
-  while (pos < wire.size()) {
-    auto buf = f.read_buffer();
-    ASSERT_FALSE(buf.empty());
-    const bool is_dest = buf.data() >= placement.buffer.data() &&
-                         buf.data() < placement.buffer.data() + placement.buffer.size();
-    const std::size_t n = std::min({buf.size(), wire.size() - pos, std::size_t{10007}});
-    std::memcpy(buf.data(), wire.data() + pos, n);
-    f.commit(n);
-    pos += n;
-    if (is_dest) direct += n;
-    for (;;) {
-      auto r = f.next();
-      ASSERT_TRUE(r) << r.error().message();
-      if (*r == nullptr) break;
-      EXPECT_TRUE((*r)->data_placed);
-      ++pdus;
-    }
-  }
-  EXPECT_EQ(pdus, 3u);
+  const auto counts = read_through(f, placement, wire, 10007);
+  EXPECT_EQ(counts.pdus, 3u);
+  EXPECT_EQ(counts.placed_pdus, 3u);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), placement.buffer.begin()));
   // Most data bytes went straight into the destination.
-  EXPECT_GT(direct, data.size() * 3 / 4);
+  EXPECT_GT(counts.direct, data.size() * 3 / 4);
 }
 
 TEST(Framer, AfterALargePlacedSegmentHeadersAreReadAlone) {
@@ -323,82 +346,31 @@ TEST(Framer, AfterALargePlacedSegmentHeadersAreReadAlone) {
   // framer asks for just the trailer and the next header, and every later data segment is
   // read straight into the destination.
   const Bytes data = payload(4 * 65536);
-  Bytes wire;
-  for (std::uint32_t i = 0; i < 4; ++i) {
-    DataIn d;
-    d.itt = Itt(1);
-    d.data_sn = i;
-    d.buffer_offset = i * 65536;
-    d.final = i == 3;
-    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * 65536, 65536), {true, true});
-    wire.insert(wire.end(), pdu.begin(), pdu.end());
-  }
+  const Bytes wire = data_in_wire(data, 65536, {true, true});
   Framer f(initiator_config(true, true));
   BufferPlacement placement;
   f.set_placement(&placement);
-  std::size_t pos = 0, direct = 0, reads = 0, pdus = 0;
-  while (pos < wire.size()) {
-    auto buf = f.read_buffer();
-    ASSERT_FALSE(buf.empty());
-    const bool is_dest = buf.data() >= placement.buffer.data() &&
-                         buf.data() < placement.buffer.data() + placement.buffer.size();
-    const std::size_t n = std::min(buf.size(), wire.size() - pos);
-    std::memcpy(buf.data(), wire.data() + pos, n);
-    f.commit(n);
-    pos += n;
-    ++reads;
-    if (is_dest) direct += n;
-    for (;;) {
-      auto r = f.next();
-      ASSERT_TRUE(r) << r.error().message();
-      if (*r == nullptr) break;
-      ++pdus;
-    }
-  }
-  EXPECT_EQ(pdus, 4u);
+  const auto counts = read_through(f, placement, wire, wire.size());
+  EXPECT_EQ(counts.pdus, 4u);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), placement.buffer.begin()));
-  EXPECT_GE(direct, 3u * 65536);
+  EXPECT_GE(counts.direct, 3u * 65536);
   // The first PDU in 2 reads, then (trailer and) header, and data, for each of the others, and
   // the last trailer.
-  EXPECT_LE(reads, 2u + 2u * 3 + 1);
+  EXPECT_LE(counts.reads, 2u + 2u * 3 + 1);
 }
 
 TEST(Framer, SmallSegmentsKeepFullSizeReads) {
   // 4 KiB Data-In PDUs: below kLargeSegment, reads keep filling the whole staging buffer, so
   // one read takes many PDUs.
   const Bytes data = payload(16 * 4096);
-  Bytes wire;
-  for (std::uint32_t i = 0; i < 16; ++i) {
-    DataIn d;
-    d.itt = Itt(1);
-    d.data_sn = i;
-    d.buffer_offset = i * 4096;
-    d.final = i == 15;
-    auto pdu = serialize_pdu(Header{d}, std::span(data).subspan(i * 4096, 4096), {});
-    wire.insert(wire.end(), pdu.begin(), pdu.end());
-  }
+  const Bytes wire = data_in_wire(data, 4096, {});
   Framer f(initiator_config());
   BufferPlacement placement;
   f.set_placement(&placement);
-  std::size_t pos = 0, reads = 0, pdus = 0;
-  while (pos < wire.size()) {
-    auto buf = f.read_buffer();
-    ASSERT_FALSE(buf.empty());
-    const std::size_t n = std::min(buf.size(), wire.size() - pos);
-    std::memcpy(buf.data(), wire.data() + pos, n);
-    f.commit(n);
-    pos += n;
-    ++reads;
-    for (;;) {
-      auto r = f.next();
-      ASSERT_TRUE(r) << r.error().message();
-      if (*r == nullptr) break;
-      ++pdus;
-    }
-  }
-  EXPECT_EQ(pdus, 16u);
+  const auto counts = read_through(f, placement, wire, wire.size());
+  EXPECT_EQ(counts.pdus, 16u);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), placement.buffer.begin()));
-  EXPECT_LE(reads, 3u);
+  EXPECT_LE(counts.reads, 3u);
 }
 
 TEST(Framer, StagingBufferIsBounded) {
