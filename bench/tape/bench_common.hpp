@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -313,6 +314,37 @@ inline void print_summary(const std::vector<PassResult>& results) {
     std::printf("%-6s %-7s %-8s %10.1f %19s %16ld %13ld %7llu\n", key.op.c_str(),
                 size_name(key.record).c_str(), key.setting.c_str(), median, range, growth, target,
                 static_cast<unsigned long long>(errors));
+  }
+}
+
+// The end of a program's run: a heading and the medians table; the exit status (0 when every
+// pass moved every record intact, 1 otherwise).
+inline int finish_run(const std::string& client, const std::string& target, std::uint64_t total,
+                      int rounds, const std::vector<PassResult>& results, std::uint64_t errors) {
+  std::printf("\n# %s -> %s, %llu MiB per pass, %d rounds (medians)\n", client.c_str(),
+              target.c_str(), static_cast<unsigned long long>(total >> 20), rounds);
+  print_summary(results);
+  return errors == 0 ? 0 : 1;
+}
+
+// A bench program's main(): options with `defaults` (the usage line lists them), exit 2 with
+// the usage when the URL is missing or an option is bad, else what `run` returns.
+inline int bench_main(int argc, char** argv, const char* program,
+                      const std::map<std::string, std::string>& defaults,
+                      int (*run)(const Options&)) {
+  try {
+    const Options opts(argc, argv, defaults);
+    if (opts.url().empty()) {
+      std::string usage = std::string("usage: ") + program + " iscsi://host:port/iqn/lun";
+      for (const auto& [name, value] : defaults)
+        usage += " [--" + name + " " + (value.empty() ? "VALUE" : value) + "]";
+      std::fprintf(stderr, "%s\n", usage.c_str());
+      return 2;
+    }
+    return run(opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    return 2;
   }
 }
 

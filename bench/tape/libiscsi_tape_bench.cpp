@@ -367,36 +367,21 @@ int run(const tape_bench::Options& opts) {
         keep(read_pass(c, pattern, count, static_cast<unsigned>(depth), target_pid), round);
     }
   }
-  std::printf("\n# %s -> %s, %llu MiB per pass, %d rounds (medians)\n", client.c_str(),
-              target.c_str(), static_cast<unsigned long long>(total >> 20), rounds);
-  tape_bench::print_summary(results);
-  return errors == 0 ? 0 : 1;
+  return tape_bench::finish_run(client, target, total, rounds, results, errors);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const tape_bench::Options opts(argc, argv,
-                                   {{"records", "64K,256K,1M"},
-                                    {"mib", "1024"},
-                                    {"read-depth", "1,4"},
-                                    {"write-depth", "1"},
-                                    {"rounds", "3"},
-                                    {"warmup-mib", "64"},
-                                    {"target-pid", ""},
-                                    {"client", "libiscsi"},
-                                    {"target", "target"}});
-    if (opts.url().empty()) {
-      std::fprintf(stderr,
-                   "usage: libiscsi_tape_bench iscsi://host:port/iqn/lun [--records 64K,256K,1M] "
-                   "[--mib N] [--read-depth 1,4] [--write-depth 1] [--rounds N] [--warmup-mib N] "
-                   "[--target-pid PID] [--client NAME] [--target NAME]\n");
-      return 2;
-    }
-    return run(opts);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "libiscsi_tape_bench: %s\n", e.what());
-    return 2;
-  }
+  return tape_bench::bench_main(argc, argv, "libiscsi_tape_bench",
+                                {{"records", "64K,256K,1M"},
+                                 {"mib", "1024"},
+                                 {"read-depth", "1,4"},
+                                 {"write-depth", "1"},
+                                 {"rounds", "3"},
+                                 {"warmup-mib", "64"},
+                                 {"target-pid", ""},
+                                 {"client", "libiscsi"},
+                                 {"target", "target"}},
+                                run);
 }

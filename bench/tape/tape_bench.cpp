@@ -236,36 +236,21 @@ int run(const tape_bench::Options& opts) {
         keep(read_pass(setup, pattern, count, static_cast<unsigned>(ra)), round);
     }
   }
-  std::printf("\n# %s -> %s, %llu MiB per pass, %d rounds (medians)\n", client.c_str(),
-              target.c_str(), static_cast<unsigned long long>(total >> 20), rounds);
-  tape_bench::print_summary(results);
-  return errors == 0 ? 0 : 1;
+  return tape_bench::finish_run(client, target, total, rounds, results, errors);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const tape_bench::Options opts(argc, argv,
-                                   {{"records", "64K,256K,1M"},
-                                    {"mib", "1024"},
-                                    {"read-ahead", "0,8"},
-                                    {"write-behind", "0,8M"},
-                                    {"rounds", "3"},
-                                    {"warmup-mib", "64"},
-                                    {"target-pid", ""},
-                                    {"client", "uiscsi"},
-                                    {"target", "target"}});
-    if (opts.url().empty()) {
-      std::fprintf(stderr,
-                   "usage: tape_bench iscsi://host:port/iqn/lun [--records 64K,256K,1M] "
-                   "[--mib N] [--read-ahead 0,8] [--write-behind 0,8M] [--rounds N] "
-                   "[--warmup-mib N] [--target-pid PID] [--client NAME] [--target NAME]\n");
-      return 2;
-    }
-    return run(opts);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tape_bench: %s\n", e.what());
-    return 2;
-  }
+  return tape_bench::bench_main(argc, argv, "tape_bench",
+                                {{"records", "64K,256K,1M"},
+                                 {"mib", "1024"},
+                                 {"read-ahead", "0,8"},
+                                 {"write-behind", "0,8M"},
+                                 {"rounds", "3"},
+                                 {"warmup-mib", "64"},
+                                 {"target-pid", ""},
+                                 {"client", "uiscsi"},
+                                 {"target", "target"}},
+                                run);
 }
