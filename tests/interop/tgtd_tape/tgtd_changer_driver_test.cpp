@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "interop/tgtd_tape/tgtd_library.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/session.hpp"
 #include "uiscsi/tape.hpp"
@@ -55,49 +56,16 @@ class TgtdChanger : public ::testing::Test {
   static std::string ctl(const std::string& what) {
     return std::string(TGTD_CTL) + " " + what + " " + std::to_string(port) + " " + dir.string();
   }
-  static std::string adm() {
-    return "tgtadm -C " + std::to_string(port % 30000 + 1000) + " --lld iscsi ";
-  }
-  static std::string image(const std::string& barcode, const std::string& file) {
-    return "tgtimg --op new --device-type tape --barcode=" + barcode +
-           " --size 16 --type data --file " + file + " >/dev/null";
-  }
-
   // A fresh library for each test: the target is deleted and built again.
   static bool build_library() {
-    const std::string d = dir.string(), media = d + "/media";
-    std::filesystem::remove_all(media);
-    std::filesystem::create_directories(media);
-    const std::string lu = adm() + "--mode logicalunit --op update --tid 1 --lun 2 --params ";
-    const std::vector<std::string> cmds = {
-        adm() + "--op delete --force --mode target --tid 1 >/dev/null 2>&1 || true",
-        image("EMPTY000", d + "/drive.img"),
-        image("TGT00001", media + "/TGT00001"),
-        image("TGT00002", media + "/TGT00002"),
-        "dd if=/dev/zero of=" + d + "/smc bs=1k count=1 2>/dev/null",
-        adm() + "--mode target --op new --tid 1 --targetname " + kIqn,
-        adm() + "--mode logicalunit --op new --tid 1 --lun 1 --backing-store " + d +
-            "/drive.img --bstype ssc --device-type tape",
-        adm() + "--mode logicalunit --op update --tid 1 --lun 1 --params online=0",
-        adm() + "--mode logicalunit --op new --tid 1 --lun 2 --backing-store " + d +
-            "/smc --device-type changer",
-        lu + "media_home=" + media,
-        lu + "element_type=4,start_address=1,quantity=1",
-        lu + "element_type=4,address=1,tid=1,lun=1",
-        lu + "element_type=1,start_address=2,quantity=1",
-        lu + "element_type=2,start_address=10,quantity=3",
-        lu + "element_type=2,address=10,barcode=TGT00001,sides=1",
-        lu + "element_type=2,address=11,barcode=TGT00002,sides=1",
-        lu + "element_type=3,start_address=20,quantity=1",
-        adm() + "--mode target --op bind --tid 1 --initiator-address ALL",
-    };
-    for (const auto& c : cmds) {
-      if (run(c) != 0) {
-        std::fprintf(stderr, "changer setup failed: %s\n", c.c_str());
-        return false;
-      }
-    }
-    return true;
+    uiscsi::testing::TgtdLibrary library;
+    library.port = port;
+    library.dir = dir;
+    library.tid = 1;
+    library.iqn = kIqn;
+    library.slots = 3;
+    library.import_export = true;
+    return library.build();
   }
 
   static void SetUpTestSuite() {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "interop/tgtd_tape/tgtd_library.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/scsi/cdb.hpp"
 #include "uiscsi/scsi/data.hpp"
@@ -66,44 +67,15 @@ class TgtdTape : public ::testing::Test {
     return "tgtadm -C " + std::to_string(port % 30000 + 1000) + " --lld iscsi ";
   }
 
-  // A changer target built by hand (tgtd-ctl.sh knows disks and tapes only), following tgt's
-  // README.vtl: LUN 1 a tape drive taken offline (empty), LUN 2 the changer whose slots hold
-  // cartridge images named by their barcodes in media_home.
+  // The library target (tgtd_library.hpp): LUN 1 an empty drive, LUN 2 the changer.
   static bool make_changer() {
-    const std::string media = (dir / "media").string();
-    const std::string d = dir.string();
-    std::filesystem::create_directories(media);
-    const std::string lu = adm() + "--mode logicalunit --op update --tid 9 --lun 2 --params ";
-    const std::vector<std::string> cmds = {
-        "tgtimg --op new --device-type tape --barcode=EMPTY000 --size 16 --type data --file " + d +
-            "/drive.img >/dev/null",
-        "tgtimg --op new --device-type tape --barcode=TGT00001 --size 16 --type data --file " +
-            media + "/TGT00001 >/dev/null",
-        "tgtimg --op new --device-type tape --barcode=TGT00002 --size 16 --type data --file " +
-            media + "/TGT00002 >/dev/null",
-        "dd if=/dev/zero of=" + d + "/smc bs=1k count=1 2>/dev/null",
-        adm() + "--mode target --op new --tid 9 --targetname iqn.2026-11.test:library",
-        adm() + "--mode logicalunit --op new --tid 9 --lun 1 --backing-store " + d +
-            "/drive.img --bstype ssc --device-type tape",
-        adm() + "--mode logicalunit --op update --tid 9 --lun 1 --params online=0",
-        adm() + "--mode logicalunit --op new --tid 9 --lun 2 --backing-store " + d +
-            "/smc --device-type changer",
-        lu + "media_home=" + media,
-        lu + "element_type=4,start_address=1,quantity=1",
-        lu + "element_type=4,address=1,tid=9,lun=1",
-        lu + "element_type=1,start_address=2,quantity=1",
-        lu + "element_type=2,start_address=10,quantity=2",
-        lu + "element_type=2,address=10,barcode=TGT00001,sides=1",
-        lu + "element_type=2,address=11,barcode=TGT00002,sides=1",
-        adm() + "--mode target --op bind --tid 9 --initiator-address ALL",
-    };
-    for (const auto& c : cmds) {
-      if (run(c) != 0) {
-        std::fprintf(stderr, "changer setup failed: %s\n", c.c_str());
-        return false;
-      }
-    }
-    return true;
+    uiscsi::testing::TgtdLibrary library;
+    library.port = port;
+    library.dir = dir;
+    library.tid = 9;
+    library.iqn = "iqn.2026-11.test:library";
+    library.slots = 2;
+    return library.build();
   }
 
   static void SetUpTestSuite() {
