@@ -492,9 +492,21 @@ std::uint64_t SessionImpl::submit(Lun lun, Command command, Done done) {
     const core::TaskId tid = engine_->submit(r, now());
     engine_to_id_[tid.value] = id;
     id_to_engine_[id] = tid;
-    after_engine();
+    schedule_after_engine();
   });
   return id;
+}
+
+// Submissions arrive in bursts (a caller with many commands in flight, or completion callbacks
+// that submit the next command): the engine runs once after the burst, so the commands leave in
+// one writev rather than one system call each.
+void SessionImpl::schedule_after_engine() {
+  if (after_engine_scheduled_) return;
+  after_engine_scheduled_ = true;
+  loop_.post([this] {
+    after_engine_scheduled_ = false;
+    after_engine();
+  });
 }
 
 void SessionImpl::cancel(std::uint64_t id) {

@@ -69,6 +69,7 @@ class SessionImpl {
   void attach_socket(net::Socket socket);
   void on_socket(std::uint32_t events);
   void after_engine();
+  void schedule_after_engine();  // after_engine() once the posted work queued so far has run
   void flush();
   void dispatch(core::Event& e);
   void close_socket();
@@ -87,6 +88,7 @@ class SessionImpl {
   core::ConnectionId cid_ = 0;
   std::thread io_;
   bool write_armed_ = false;
+  bool after_engine_scheduled_ = false;  // I/O thread: schedule_after_engine() is pending
   std::atomic<bool> logged_in_{false};
   std::atomic<bool> stopped_{false};  // no more work is accepted
   std::atomic<bool> shutting_down_{false};
