@@ -684,8 +684,19 @@ Result<void> Negotiator::accept_answer(KeyState& st, std::string_view value) {
   const KeyDef& def = *st.def;
   const std::string name(def.name);
   if (is_reserved_answer(value)) {
-    // Section 6.2: the key keeps the value it had before this negotiation.
+    // Section 6.2: the key keeps the value it had before this negotiation. A digest we require
+    // (offered without None) must not silently fall back to None: the peer has refused every
+    // value we accept, so the negotiation fails.
     restore_start(def);
+    if ((def.name == "HeaderDigest" || def.name == "DataDigest") &&
+        param_text(start_, def.name) == "None") {
+      bool none_offered = false;
+      for (const auto item : split_list(st.offered))
+        if (item == "None") none_offered = true;
+      if (!none_offered)
+        return fail(name + ": answered '" + std::string(value) + "' to our offer '" + st.offered +
+                    "'; digests are required, so the session cannot go on without them");
+    }
     return ok();
   }
   switch (def.type) {

@@ -126,6 +126,26 @@ TEST_F(OwnTarget, DigestsOn) {
   verify(*s, 1536, 20000, 6);
 }
 
+TEST_F(OwnTarget, RequiredDigestsRefusedByTheTargetFailTheLogin) {
+  // The slow target offers no digests (None only): it answers CRC32C with Reject. Required
+  // digests then fail the login rather than running without them; preferred ones fall back.
+  const std::string slow_url = "iscsi://" + slow_portal + "/" + kSlow + "/0";
+  SessionOptions o = options();
+  o.header_digest = DigestPolicy::require;
+  auto s = Session::dial(slow_url, o);
+  ASSERT_FALSE(s) << "logged in with header digest "
+                  << (s->negotiated().header_digest ? "CRC32C" : "None");
+  o.header_digest = DigestPolicy::none;
+  o.data_digest = DigestPolicy::require;
+  EXPECT_FALSE(Session::dial(slow_url, o));
+  o.header_digest = DigestPolicy::prefer;
+  o.data_digest = DigestPolicy::prefer;
+  auto p = Session::dial(slow_url, o);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_FALSE(p->negotiated().header_digest);
+  EXPECT_FALSE(p->negotiated().data_digest);
+}
+
 class OwnTargetChap : public OwnTarget, public ::testing::WithParamInterface<int> {};
 
 TEST_P(OwnTargetChap, OneWayAndMutualWithEachAlgorithm) {

@@ -905,9 +905,9 @@ TEST(NegotiationBurst, ParamsNeverShowFirstBurstAboveMaxBurst) {
 // Reject, NotUnderstood and Irrelevant as answers (section 6.2): the key keeps its value.
 
 TEST(NegotiationAnswers, ReservedAnswersLeaveEveryKeyAtItsDefault) {
-  NegotiationSettings s;  // every key away from its default
-  s.header_digest = {"CRC32C"};
-  s.data_digest = {"CRC32C"};
+  NegotiationSettings s;  // every key away from its default (digests preferred, not required)
+  s.header_digest = {"CRC32C", "None"};
+  s.data_digest = {"CRC32C", "None"};
   s.max_connections = 4;
   s.initial_r2t = false;
   s.immediate_data = true;
@@ -935,6 +935,22 @@ TEST(NegotiationAnswers, ReservedAnswersLeaveEveryKeyAtItsDefault) {
     NegotiatedParams expected;
     expected.initiator_max_recv_data_segment_length = 262144;  // our declaration stands
     EXPECT_TRUE(same_params(n.params(), expected));
+  }
+}
+
+TEST(NegotiationAnswers, RequiredDigestRefusedFailsTheNegotiation) {
+  // Offered CRC32C alone (DigestPolicy::require): a reserved answer would leave None in force,
+  // which we do not accept.
+  for (const char* key : {"HeaderDigest", "DataDigest"}) {
+    for (auto reserved : {"Reject", "NotUnderstood", "Irrelevant"}) {
+      SCOPED_TRACE(std::string(key) + "=" + reserved);
+      NegotiationSettings s;
+      s.header_digest = {"CRC32C"};
+      s.data_digest = {"CRC32C"};
+      auto n = initiator(s);
+      (void)n.make_offers();
+      expect_failure(n, {{key, reserved}}, key);
+    }
   }
 }
 
