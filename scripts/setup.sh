@@ -9,6 +9,8 @@ packages=(
   build-essential g++ clang lld cmake ninja-build pkg-config ccache clang-format clang-tidy
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev libfmt-dev libtomlplusplus-dev zlib1g-dev
+  # tapeplayer: FLAC decoding, ALSA output, the terminal UI, and tmux for its UI test
+  libflac++-dev libasound2-dev libncurses-dev tmux
   # libFuzzer and the sanitizer runtimes for clang
   libclang-rt-14-dev
   # real peers for interop tests

@@ -48,6 +48,8 @@ class TapeConnection {
   // cannot do without a loaded medium (LOAD).
   Result<Completion> run(const Command& command);
   [[nodiscard]] const std::string& name() const { return name_; }
+  // The session (null before open() logged in), e.g. for its recovery counters.
+  [[nodiscard]] const Session* session() const { return session_ ? &*session_ : nullptr; }
   // Whether the session is still usable (false after the connection was lost).
   [[nodiscard]] bool connected() const;
 
