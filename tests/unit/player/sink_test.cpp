@@ -106,5 +106,26 @@ TEST(NullSink, TakesAnything) {
   EXPECT_FALSE(sink->realtime());
 }
 
+// The ALSA sink through alsa-lib's "null" PCM, which needs no sound card: the device is
+// opened and configured for each format and takes the samples. A device that does not exist
+// fails at begin() with an error, not a crash.
+TEST(AlsaSink, PlaysIntoTheNullDeviceAndReportsAMissingOne) {
+  auto sink = make_alsa_sink("null");
+  if (!sink) GTEST_SKIP() << "built without ALSA";
+  EXPECT_TRUE(sink->realtime());
+  for (const PcmFormat f : {PcmFormat{44100, 2, 16}, PcmFormat{48000, 1, 24}}) {
+    auto begun = sink->begin(f, 1, 0);
+    if (!begun) GTEST_SKIP() << "no ALSA null device here: " << begun.error().message();
+    PcmBlock b;
+    b.format = f;
+    b.samples.assign(static_cast<std::size_t>(f.channels) * 4800, 1000);
+    EXPECT_TRUE(sink->write(b)) << f.describe();
+  }
+  EXPECT_TRUE(sink->finish());
+  auto missing = make_alsa_sink("uiscsi_no_such_device");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->begin({44100, 2, 16}, 1, 0));
+}
+
 }  // namespace
 }  // namespace uiscsi::player
