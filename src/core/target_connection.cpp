@@ -6,6 +6,7 @@
 #include "core/bytes.hpp"
 #include "core/crc32c.hpp"
 #include "core/target_connection_internal.hpp"
+#include "core/target_session.hpp"
 #include "uiscsi/errors.hpp"
 
 namespace uiscsi::core {
@@ -26,6 +27,7 @@ TargetConnection::TargetConnection(const TargetConfig& config, TargetDirectory& 
   stat_sn_ = SerialNumber(load_be32(r.data()) & 0x7fffffffu);
   login_.emplace(config_, directory_, random_, stat_sn_);
   retention_ = std::make_unique<Retention>();
+  ses_ = std::make_shared<TargetSession>();  // replaced by the shared one at login
 }
 
 bool TargetConnection::finished() const {
@@ -42,7 +44,13 @@ std::string TargetConnection::login_failure() const {
                                                                  : std::string();
 }
 std::size_t TargetConnection::tasks() const {
-  return tasks_.size() + early_.size();
+  std::size_t n = tasks_.size();
+  for (const auto& [sn, e] : ses_->early_)
+    n += e.conn == this && e.task != nullptr;
+  for (const auto& [itt, o] : ses_->orphans_)
+    n += o.origin == member_id_ && o.task && o.task->state == Task::State::executing &&
+         !o.task->answered;
+  return n;
 }
 std::uint64_t TargetConnection::retained_bytes() const {
   return retention_->bytes;
@@ -60,12 +68,15 @@ std::optional<TargetEvent> TargetConnection::poll_event() {
 
 void TargetConnection::close(std::error_code reason) {
   if (closed_) return;
+  // ERL 2: a connection that fails leaves its tasks to the session for reassignment.
+  if (reason) orphan_tasks(now_);
   closed_ = true;
   close_reason_ = reason;
   tx_.clear();
   // Tasks the LU is running are freed by complete(); every other one (waiting for Data-Out,
   // sending Data-In, or queued behind a CmdSN gap) ends here with its buffers.
-  early_.clear();
+  for (auto& [sn, e] : ses_->early_)
+    if (e.conn == this) e.task.reset();  // its CmdSN still counts when the window gets there
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     Task& t = *it->second;
     t.aborted = true;
@@ -235,6 +246,8 @@ void TargetConnection::finish_login_step(TimePoint now) {
   session_ = login_->outcome();
   login_.reset();
   params_ = session_->params;
+  join_session(now);
+  session_->params = params_;
   digests_ = {params_.header_digest, params_.data_digest};
   send_limit_ = params_.send_limit(Role::target);
   FramerConfig fc = framer_.config();
@@ -245,7 +258,6 @@ void TargetConnection::finish_login_step(TimePoint now) {
   fc.skip_pdu_on_header_digest_error = params_.error_recovery_level >= 1;
   framer_.configure(fc);
   install_data_path();
-  exp_cmd_sn_ = session_->exp_cmd_sn;
   stat_sn_ = session_->next_stat_sn;
   exp_stat_sn_ = stat_sn_;  // the login's answers need no acknowledgement of their own
   last_received_ = now;
@@ -258,7 +270,7 @@ void TargetConnection::finish_login_step(TimePoint now) {
 bool TargetConnection::check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool immediate) {
   (void)bhs;
   if (immediate) return true;
-  return serial_in_window(cmd_sn, exp_cmd_sn_, exp_cmd_sn_ + (config_.cmd_window - 1));
+  return serial_in_window(cmd_sn, ses_->exp_cmd_sn_, ses_->exp_cmd_sn_ + (config_.cmd_window - 1));
 }
 
 void TargetConnection::note_exp_stat_sn(SerialNumber exp_stat_sn) {
@@ -270,8 +282,8 @@ void TargetConnection::note_exp_stat_sn(SerialNumber exp_stat_sn) {
 }
 
 SerialNumber TargetConnection::max_cmd_sn() const {
-  if (config_.faults.hold_window_closed) return exp_cmd_sn_ - 1;
-  return exp_cmd_sn_ + (config_.cmd_window - 1);
+  if (config_.faults.hold_window_closed) return ses_->exp_cmd_sn_ - 1;
+  return ses_->exp_cmd_sn_ + (config_.cmd_window - 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,7 +293,7 @@ void TargetConnection::fill_sns(Header& h, bool advances) {
   std::visit(
       [&](auto& v) {
         if constexpr (requires { v.exp_cmd_sn; }) {
-          v.exp_cmd_sn = exp_cmd_sn_;
+          v.exp_cmd_sn = ses_->exp_cmd_sn_;
           v.max_cmd_sn = max_cmd_sn();
         }
         if constexpr (requires { v.stat_sn; }) {
@@ -382,7 +394,7 @@ void TargetConnection::send_async(AsyncEvent event, std::uint16_t p1, std::uint1
 void TargetConnection::handle_nop_out(const NopOut& h, const InboundPdu& pdu, TimePoint now) {
   note_exp_stat_sn(h.exp_stat_sn);
   if (!h.immediate && !check_cmd_sn(pdu.bhs, h.cmd_sn, false)) return;
-  if (!h.immediate && h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+  if (!h.immediate) advance_cmd_sn(h.cmd_sn, now);
   if (!h.ttt.is_reserved()) {  // the answer to our ping
     if (ping_ttt_ && *ping_ttt_ == h.ttt) ping_ttt_.reset();
     return;
@@ -403,11 +415,10 @@ void TargetConnection::handle_nop_out(const NopOut& h, const InboundPdu& pdu, Ti
 // Task management (section 11.5).
 
 void TargetConnection::handle_tmf(const TaskMgmtRequest& h, TimePoint now) {
-  (void)now;
   note_exp_stat_sn(h.exp_stat_sn);
   if (!h.immediate) {
     if (!check_cmd_sn(encode(h), h.cmd_sn, false)) return;
-    if (h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+    advance_cmd_sn(h.cmd_sn, now);
   }
   auto answer = [&](TmfResponse response) {
     TaskMgmtResponse r;
@@ -427,17 +438,19 @@ void TargetConnection::handle_tmf(const TaskMgmtRequest& h, TimePoint now) {
   }
   switch (h.function) {
     case TmfFunction::abort_task: {
-      Task* t = find_task(h.referenced_task_tag);
+      // The task may be on any connection of the session.
+      TargetConnection* owner = member_with_task(h.referenced_task_tag);
+      Task* t = owner != nullptr ? owner->find_task(h.referenced_task_tag) : nullptr;
       if (t != nullptr && t->cmd_sn == h.ref_cmd_sn) {
-        abort_task(*t);
+        owner->abort_task(*t);
         answer(TmfResponse::function_complete);
         return;
       }
       // Not here: if its CmdSN has not arrived yet, it counts as received and aborted
       // (section 11.5.1); otherwise it already finished.
-      if (serial_ge(h.ref_cmd_sn, exp_cmd_sn_) &&
-          serial_le(h.ref_cmd_sn, exp_cmd_sn_ + (config_.cmd_window - 1))) {
-        aborted_before_arrival_.insert(h.ref_cmd_sn.value());
+      if (serial_ge(h.ref_cmd_sn, ses_->exp_cmd_sn_) &&
+          serial_le(h.ref_cmd_sn, ses_->exp_cmd_sn_ + (config_.cmd_window - 1))) {
+        ses_->aborted_before_arrival_.insert(h.ref_cmd_sn.value());
         answer(TmfResponse::function_complete);
       } else {
         answer(TmfResponse::task_does_not_exist);
@@ -449,13 +462,23 @@ void TargetConnection::handle_tmf(const TaskMgmtRequest& h, TimePoint now) {
     case TmfFunction::logical_unit_reset:
     case TmfFunction::target_warm_reset:
     case TmfFunction::target_cold_reset: {
-      std::vector<std::uint32_t> itts;
-      for (auto& [itt, t] : tasks_)
-        if (target_wide || t->lun == h.lun) itts.push_back(itt);
-      for (auto& [sn, t] : early_)
-        if (target_wide || t->lun == h.lun) t->aborted = true;
-      for (auto itt : itts)
-        if (Task* t = find_task(Itt(itt))) abort_task(*t);
+      // Every connection of the session (the task set is the session's).
+      for (TargetConnection* m : ses_->members_) {
+        std::vector<std::uint32_t> itts;
+        for (auto& [itt, t] : m->tasks_)
+          if (target_wide || t->lun == h.lun) itts.push_back(itt);
+        for (auto itt : itts)
+          if (Task* t = m->find_task(Itt(itt))) m->abort_task(*t);
+      }
+      for (auto& [sn, e] : ses_->early_)
+        if (e.task && (target_wide || e.task->lun == h.lun)) e.task->aborted = true;
+      // An immediate TMF covers the commands before its CmdSN that have not arrived yet (a gap,
+      // perhaps on another connection): they count as received and aborted (section 4.2.2.1).
+      if (h.immediate && serial_gt(h.cmd_sn, ses_->exp_cmd_sn_) &&
+          serial_distance(ses_->exp_cmd_sn_, h.cmd_sn) <=
+              static_cast<std::int32_t>(config_.cmd_window))
+        for (SerialNumber sn = ses_->exp_cmd_sn_; sn != h.cmd_sn; ++sn)
+          if (!ses_->early_.count(sn.value())) ses_->aborted_before_arrival_.insert(sn.value());
       if (h.function == TmfFunction::abort_task_set || h.function == TmfFunction::clear_task_set) {
         answer(TmfResponse::function_complete);
         return;
@@ -470,8 +493,7 @@ void TargetConnection::handle_tmf(const TaskMgmtRequest& h, TimePoint now) {
       answer(TmfResponse::function_complete);  // NormACA is 0: there is never an ACA
       return;
     case TmfFunction::task_reassign:
-      answer(params_.error_recovery_level < 2 ? TmfResponse::task_reassignment_not_supported
-                                              : TmfResponse::task_does_not_exist);
+      handle_reassign(h, now, answer);
       return;
   }
   answer(TmfResponse::function_not_supported);
@@ -498,7 +520,7 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
   note_exp_stat_sn(h.exp_stat_sn);
   if (!h.immediate) {
     if (!check_cmd_sn(pdu.bhs, h.cmd_sn, false)) return;
-    if (h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+    advance_cmd_sn(h.cmd_sn, now_);
   }
   auto reply = [&](std::vector<std::byte> data, bool final, Ttt ttt) {
     TextResponse r;
@@ -605,25 +627,61 @@ void TargetConnection::handle_logout(const LogoutRequest& h) {
   note_exp_stat_sn(h.exp_stat_sn);
   if (!h.immediate) {
     if (!check_cmd_sn(encode(h), h.cmd_sn, false)) return;
-    if (h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+    advance_cmd_sn(h.cmd_sn, now_);
+  }
+  if (static_cast<std::uint8_t>(h.reason) > 2) {
+    send_reject(encode(h), RejectReason::invalid_pdu_field);
+    return;
   }
   LogoutResponse r;
   r.itt = h.itt;
   r.time2wait = static_cast<std::uint16_t>(params_.default_time2wait);
   r.time2retain = static_cast<std::uint16_t>(params_.default_time2retain);
-  if (h.reason == LogoutReason::remove_connection_for_recovery) {
-    r.response = params_.error_recovery_level < 2 ? LogoutResponseCode::recovery_not_supported
-                                                  : LogoutResponseCode::cid_not_found;
-  } else if (h.reason == LogoutReason::close_connection && h.cid != session_->cid) {
-    r.response = LogoutResponseCode::cid_not_found;
-  } else if (static_cast<std::uint8_t>(h.reason) > 2) {
-    send_reject(encode(h), RejectReason::invalid_pdu_field);
-    return;
+  // The connection a reason 1 or 2 logout names by its CID (section 11.14.3).
+  const bool own = h.reason == LogoutReason::close_session || h.cid == session_->cid;
+  TargetConnection* other = nullptr;
+  if (!own)
+    for (TargetConnection* m : ses_->members_)
+      if (m != this && !m->closed_ && !m->closing_ && m->session_ && m->session_->cid == h.cid)
+        other = m;
+  bool close_this = false;
+  switch (h.reason) {
+    case LogoutReason::close_session:
+      // Every connection of the session ends, and with them every task (section 11.14.1).
+      for (TargetConnection* m : std::vector<TargetConnection*>(ses_->members_))
+        if (m != this) m->close_by_session(make_error_code(errc::session_closed), false, now_);
+      ses_->terminate();
+      close_this = true;
+      break;
+    case LogoutReason::close_connection:
+      if (own) {
+        close_this = true;
+      } else if (other != nullptr) {
+        other->close_by_session(make_error_code(errc::session_closed), false, now_);
+      } else {
+        r.response = LogoutResponseCode::cid_not_found;
+      }
+      break;
+    case LogoutReason::remove_connection_for_recovery:
+      // The connection's tasks wait for TASK REASSIGN (ERL 2 only, section 7.2.1).
+      if (params_.error_recovery_level < 2) {
+        r.response = LogoutResponseCode::recovery_not_supported;
+      } else if (own) {
+        orphan_tasks(now_);
+        close_this = true;
+      } else if (other != nullptr) {
+        other->close_by_session(make_error_code(errc::session_closed), true, now_);
+      } else if (std::find(ses_->failed_cids_.begin(), ses_->failed_cids_.end(), h.cid) ==
+                 ses_->failed_cids_.end()) {
+        r.response = LogoutResponseCode::cid_not_found;
+      }
+      break;
   }
   Header out{r};
   fill_sns(out, true);
   push(make_pdu(out, {}));
-  if (r.response == LogoutResponseCode::closed_successfully) {
+  if (close_this) {
+    tasks_released_ = true;
     for (auto& [itt, t] : tasks_)
       t->aborted = true;
     begin_closing();
@@ -638,9 +696,15 @@ std::optional<TimePoint> TargetConnection::next_deadline() const {
   if (closed_) return std::nullopt;
   if (closing_) return closing_deadline_;
   if (!session_) return login_deadline_;
-  if (ping_ttt_) return ping_deadline_;
-  if (config_.nop_in_interval.count() > 0) return last_received_ + config_.nop_in_interval;
-  return std::nullopt;
+  std::optional<TimePoint> d;
+  if (ping_ttt_) {
+    d = ping_deadline_;
+  } else if (config_.nop_in_interval.count() > 0) {
+    d = last_received_ + config_.nop_in_interval;
+  }
+  // ERL 2: the session's orphaned tasks expire (Time2Wait + Time2Retain).
+  if (auto o = ses_->next_deadline(); o && (!d || *o < *d)) d = o;
+  return d;
 }
 
 void TargetConnection::on_timer(TimePoint now) {
@@ -655,6 +719,7 @@ void TargetConnection::on_timer(TimePoint now) {
     if (now >= login_deadline_) close(errc::timed_out);
     return;
   }
+  ses_->on_timer(now);
   if (ping_ttt_) {
     if (now >= ping_deadline_) close(errc::timed_out);  // the initiator stopped answering
     return;

@@ -23,14 +23,18 @@
 //     Data-Out whose data digest fails is asked for again with a recovery R2T, a command whose
 //     data digest fails is dropped for the initiator to retry, and a retried command that
 //     already completed gets its answer again (RFC 7143 sections 7.1-7.9, 11.16).
-// One connection per session here (MaxConnections is offered as configured, but each
-// connection keeps its own command window).
+// Sessions (target_session.hpp, target_session.cpp): the connections of one session share a
+// TargetSession (the command window, CmdSN ordering across connections, task handles); a login
+// with a non-zero TSIH adds a connection (up to MaxConnections), one reusing a live CID
+// reinstates it; Logout reasons 0, 1 and 2 act on the session, this or another connection; at
+// ErrorRecoveryLevel 2 the tasks of a failed connection wait for TASK REASSIGN (section 7.2).
 //
 // Time is passed in; no I/O, no threads. Not thread-safe: the I/O layer posts LU completions
 // back to the connection's thread.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,11 +103,16 @@ class TargetConnection {
   // Why the login was refused, for the log (never a secret); empty if it was not.
   [[nodiscard]] std::string login_failure() const;
   [[nodiscard]] const TargetStats& stats() const { return stats_; }
-  // Tasks the engine holds (receiving data, executing or sending their answer).
+  // Tasks the engine holds (receiving data, executing or sending their answer), including those
+  // it left to its session at ERL 2 while the LU still runs them.
   [[nodiscard]] std::size_t tasks() const;
   // ERL >= 1: bytes kept for retransmission, and the numbered responses they include.
   [[nodiscard]] std::uint64_t retained_bytes() const;
   [[nodiscard]] std::size_t retained_statuses() const;
+  // The session this connection belongs to (null before login).
+  [[nodiscard]] const std::shared_ptr<TargetSession>& shared_session() const { return ses_; }
+  // True while it holds a task the LU is running (the LU uses that task's buffers).
+  [[nodiscard]] bool busy() const;
 
   struct Task;
 
@@ -113,6 +122,24 @@ class TargetConnection {
   struct Retention;
   friend class Expander;
   friend class Placement;
+  friend class TargetSession;
+
+  // Sessions (target_session.cpp).
+  void join_session(TimePoint now);
+  // Consumes CmdSN `cmd_sn` of a non-command PDU (or of a command) and admits the commands
+  // waiting behind it, on whatever connection they came.
+  void advance_cmd_sn(SerialNumber cmd_sn, TimePoint now);
+  void admit_waiting(TimePoint now);
+  // ERL 2: moves this connection's tasks and unacknowledged answers to the session's orphans.
+  void orphan_tasks(TimePoint now);
+  // Ends every task this connection holds (ERL < 2, or a logout that closes it).
+  void abort_all();
+  // Another member ends this connection (logout of its CID, reinstatement, session logout).
+  void close_by_session(std::error_code reason, bool keep_tasks, TimePoint now);
+  void handle_reassign(const TaskMgmtRequest& h, TimePoint now,
+                       const std::function<void(TmfResponse)>& answer);
+  void resume_answer(std::unique_ptr<RetainedTask> answer, std::uint32_t exp_data_sn);
+  TargetConnection* member_with_task(Itt itt);
 
   void install_data_path();
   void process_input(TimePoint now);
@@ -196,15 +223,13 @@ class TargetConnection {
   NegotiatedParams params_;
   DigestConfig digests_;
   std::uint32_t send_limit_ = kLoginMaxDataSegmentLength;  // the initiator's MRDSL
-  SerialNumber exp_cmd_sn_{0};
+  std::shared_ptr<TargetSession> ses_;                     // shared by the session's connections
   SerialNumber stat_sn_{1};
   SerialNumber exp_stat_sn_{0};  // what the initiator has acknowledged
 
   std::uint64_t write_bytes_held_ = 0;  // sum of the tasks' write buffers (outlives the tasks)
   std::unordered_map<std::uint32_t, std::unique_ptr<Task>> tasks_;  // by ITT
   std::unordered_map<std::uint32_t, std::uint32_t> handles_;        // engine handle -> ITT
-  std::map<std::uint32_t, std::unique_ptr<Task>> early_;            // CmdSN ahead of ExpCmdSN
-  std::unordered_set<std::uint32_t> aborted_before_arrival_;        // RefCmdSNs (section 11.5.1)
   // ITTs of tasks we ended while their Data-Out could still be on the way (a refusal or a data
   // error): that data is dropped quietly instead of being rejected. Bounded, oldest out first.
   std::deque<std::uint32_t> draining_;
@@ -221,6 +246,8 @@ class TargetConnection {
   bool numbered_pending_ = false;         // fill_sns() took a StatSN for the next push()
   SerialNumber numbered_sn_;
 
+  std::uint32_t member_id_ = 0;   // unique among the session's connections (TargetSession::join)
+  bool tasks_released_ = false;   // a logout or the session ended them: nothing to orphan
   bool closing_ = false;          // close once tx_ is empty
   TimePoint closing_deadline_{};  // ... or at this time, if the peer stops reading
   bool closed_ = false;

@@ -70,6 +70,7 @@ struct TargetConnection::Task {
 
   State state = State::receiving;
   bool aborted = false;
+  bool answered = false;  // ERL 2: the LU completed it while it was an orphan (outcome is set)
 
   // The answer.
   CommandOutcome outcome;

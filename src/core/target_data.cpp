@@ -5,6 +5,7 @@
 
 #include "core/bytes.hpp"
 #include "core/target_connection_internal.hpp"
+#include "core/target_session.hpp"
 #include "uiscsi/errors.hpp"
 
 namespace uiscsi::core {
@@ -76,7 +77,7 @@ bool TargetConnection::Expander::next(const SequenceRef& ref, OutPdu& out) {
   d.ttt = Ttt::reserved();
   d.data_sn = data_sn;
   d.buffer_offset = offset;
-  d.exp_cmd_sn = c_.exp_cmd_sn_;
+  d.exp_cmd_sn = c_.ses_->exp_cmd_sn_;
   d.max_cmd_sn = c_.max_cmd_sn();
   d.stat_sn = c_.stat_sn_;
   if (last && t->status_in_data_in) {
@@ -112,7 +113,9 @@ std::span<std::byte> TargetConnection::Placement::place(const Header& header,
   return std::span(t->data_out).subspan(d->buffer_offset, length);
 }
 
-TargetConnection::~TargetConnection() = default;
+TargetConnection::~TargetConnection() {
+  if (ses_) ses_->leave(this);
+}
 
 void TargetConnection::install_data_path() {
   if (!placement_) {
@@ -143,21 +146,22 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
   if (erl1() && handle_retry(h)) return;
   if (!check_cmd_sn(pdu.bhs, h.cmd_sn, h.immediate)) return;  // silently, section 4.2.2.1
   if (session_->discovery) {
-    if (!h.immediate && h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+    if (!h.immediate) advance_cmd_sn(h.cmd_sn, now);
     send_reject(pdu.bhs, RejectReason::protocol_error);  // no SCSI in a discovery session
     return;
   }
   auto ahs = parse_ahs(pdu.ahs);
   if (!ahs) {
-    if (!h.immediate && h.cmd_sn == exp_cmd_sn_) ++exp_cmd_sn_;
+    if (!h.immediate) advance_cmd_sn(h.cmd_sn, now);
     send_reject(pdu.bhs, RejectReason::invalid_pdu_field);
     return;
   }
   // A new command with this ITT: any data still arriving for an old task of that tag is gone.
   draining_.erase(std::remove(draining_.begin(), draining_.end(), h.itt.value), draining_.end());
   auto t = std::make_unique<Task>();
-  t->handle = next_handle_++;
-  if (t->handle == 0) t->handle = next_handle_++;  // 0 marks retransmissions in the TxQueue
+  // Unique in the session: an LU completion finds the task after a reassignment.
+  t->handle = ses_->next_handle_++;
+  if (t->handle == 0) t->handle = ses_->next_handle_++;  // 0 marks retransmissions in the TxQueue
   t->itt = h.itt;
   t->lun = h.lun;
   t->cmd_sn = h.cmd_sn;
@@ -212,21 +216,16 @@ void TargetConnection::handle_command(const ScsiCommand& h, const InboundPdu& pd
   }
 
   if (!h.immediate) {
-    if (h.cmd_sn != exp_cmd_sn_) {  // ahead of a gap: wait for the missing CmdSNs
-      early_.emplace(h.cmd_sn.value(), std::move(t));
+    if (h.cmd_sn != ses_->exp_cmd_sn_) {
+      // Ahead of a gap: it waits for the missing CmdSNs, which may come on any connection of
+      // the session (section 4.2.2.1).
+      ses_->early_.emplace(h.cmd_sn.value(), TargetSession::Early{this, std::move(t)});
       return;
     }
-    ++exp_cmd_sn_;
+    ++ses_->exp_cmd_sn_;
   }
   if (Task* task = admit_command(std::move(t), now); task != nullptr) start_task(*task);
-  // Commands that were waiting behind this CmdSN go now, in order.
-  while (!early_.empty() && early_.begin()->first == exp_cmd_sn_.value()) {
-    auto next = std::move(early_.begin()->second);
-    early_.erase(early_.begin());
-    ++exp_cmd_sn_;
-    if (next->aborted) continue;
-    if (Task* task = admit_command(std::move(next), now)) start_task(*task);
-  }
+  admit_waiting(now);  // commands that were waiting behind this CmdSN go now, in order
 }
 
 // A command just admitted: it ends at once if it was refused, or asks for its data and runs.
@@ -253,9 +252,9 @@ void TargetConnection::discard_data_of(Itt itt) {
 
 TargetConnection::Task* TargetConnection::admit_command(std::unique_ptr<Task> t, TimePoint now) {
   (void)now;
-  if (aborted_before_arrival_.erase(t->cmd_sn.value()) > 0)
+  if (ses_->aborted_before_arrival_.erase(t->cmd_sn.value()) > 0)
     return nullptr;  // aborted before it came
-  if (tasks_.count(t->itt.value)) {
+  if (tasks_.count(t->itt.value) || member_with_task(t->itt) != nullptr) {  // ITTs are per session
     Bhs b;
     store_be32(b.bytes.data() + 16, t->itt.value);
     send_reject(b, RejectReason::task_in_progress);
@@ -463,7 +462,11 @@ void TargetConnection::receive_data_out(const DataOut& h, const Bhs& bhs,
 void TargetConnection::complete(std::uint32_t handle, CommandOutcome outcome, TimePoint now) {
   now_ = now;
   auto h = handles_.find(handle);
-  if (h == handles_.end()) return;
+  if (h == handles_.end()) {
+    // The task moved (ERL 2): to another connection, or to the session's orphans.
+    ses_->route_complete(this, handle, std::move(outcome), now);
+    return;
+  }
   Task* t = find_task(Itt(h->second));
   if (t == nullptr || t->handle != handle) return;
   if (t->aborted || closed_) {

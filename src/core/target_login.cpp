@@ -1,5 +1,6 @@
 #include "core/target_login.hpp"
 
+#include "core/target_session.hpp"
 #include "uiscsi/errors.hpp"
 
 namespace uiscsi::core {
@@ -8,8 +9,9 @@ namespace {
 // Status-Detail values of RFC 7143 section 11.13.5.
 constexpr std::uint8_t kInitiatorError = 0x00, kAuthenticationFailure = 0x01,
                        kAuthorizationFailure = 0x02, kNotFound = 0x03, kUnsupportedVersion = 0x05,
-                       kMissingParameter = 0x07, kSessionTypeNotSupported = 0x09,
-                       kSessionDoesNotExist = 0x0a, kInvalidDuringLogin = 0x0b;
+                       kMissingParameter = 0x07, kTooManyConnections = 0x06,
+                       kSessionTypeNotSupported = 0x09, kSessionDoesNotExist = 0x0a,
+                       kInvalidDuringLogin = 0x0b;
 }  // namespace
 
 TargetLogin::TargetLogin(const TargetConfig& config, TargetDirectory& directory,
@@ -21,6 +23,19 @@ std::optional<std::vector<std::byte>> TargetLogin::poll_transmit() {
   auto p = std::move(tx_.front());
   tx_.pop_front();
   return p;
+}
+
+// A new session's window starts at the login's CmdSN; a further connection of a session reports
+// the session's window (section 4.2.2.1: ExpCmdSN and MaxCmdSN are session-wide).
+void TargetLogin::set_window(LoginResponse& r, SerialNumber cmd_sn) const {
+  const std::uint32_t window = config_.cmd_window ? config_.cmd_window - 1 : 0;
+  if (joining_ && joining_->started()) {
+    r.exp_cmd_sn = joining_->exp_cmd_sn();
+    r.max_cmd_sn = joining_->exp_cmd_sn() + window;
+    return;
+  }
+  r.exp_cmd_sn = cmd_sn;
+  r.max_cmd_sn = cmd_sn + window;
 }
 
 void TargetLogin::respond(const LoginRequest& req, const KeyValueList& keys, bool transit,
@@ -48,8 +63,7 @@ void TargetLogin::respond(const LoginRequest& req, const KeyValueList& keys, boo
     r.itt = req.itt;
     r.stat_sn = stat_sn_;
     ++stat_sn_;
-    r.exp_cmd_sn = req.cmd_sn;
-    r.max_cmd_sn = req.cmd_sn + (config_.cmd_window ? config_.cmd_window - 1 : 0);
+    set_window(r, req.cmd_sn);
     tx_.push_back(serialize_pdu(Header{r}, data, {}));
   };
   if (parts.size() == 1) {
@@ -131,8 +145,7 @@ void TargetLogin::receive(const InboundPdu& pdu) {
     r.itt = req->itt;
     r.stat_sn = stat_sn_;
     ++stat_sn_;
-    r.exp_cmd_sn = req->cmd_sn;
-    r.max_cmd_sn = req->cmd_sn + (config_.cmd_window ? config_.cmd_window - 1 : 0);
+    set_window(r, req->cmd_sn);
     tx_.push_back(serialize_pdu(Header{r}, part, {}));
     if (last && r.transit && pending_nsg_ == LoginStage::full_feature_phase) {
       outcome_.next_stat_sn = stat_sn_;
@@ -232,9 +245,21 @@ bool TargetLogin::first_request(const LoginRequest& req, const KeyValueList& key
       return false;
     }
   }
+  // A further connection of a session (non-zero TSIH) negotiates only its connection keys; the
+  // session's values stay in force (sections 6.3, 13).
+  NegotiatedParams start;
+  if (req.tsih != 0) joining_ = directory_.session_state(req.tsih);
+  if (auto& s = joining_; s && s->started()) {
+    start = s->params();
+    const NegotiatedParams defaults;
+    start.header_digest = defaults.header_digest;
+    start.data_digest = defaults.data_digest;
+    start.initiator_max_recv_data_segment_length = defaults.initiator_max_recv_data_segment_length;
+    start.target_max_recv_data_segment_length = defaults.target_max_recv_data_segment_length;
+  }
   negotiator_.emplace(Role::target,
                       outcome_.discovery ? SessionType::discovery : SessionType::normal,
-                      config_.negotiation, req.tsih == 0);
+                      config_.negotiation, req.tsih == 0, start);
   return true;
 }
 
@@ -370,6 +395,15 @@ void TargetLogin::operational(const LoginRequest& req, const KeyValueList& keys)
 }
 
 void TargetLogin::finish(const LoginRequest& req, KeyValueList keys) {
+  // A further connection needs room under MaxConnections; reusing a live CID reinstates that
+  // connection and does not count (sections 6.3.4, 13.2).
+  if (req.tsih != 0)
+    if (auto s = directory_.session_state(req.tsih);
+        s && s->started() && s->live_connections(req.cid) >= s->params().max_connections) {
+      refuse(req, 2, kTooManyConnections,
+             "session " + std::to_string(req.tsih) + " has MaxConnections connections");
+      return;
+    }
   if (!outcome_.discovery || req.tsih != 0) {
     const std::uint16_t tsih = directory_.attach_session(outcome_.initiator_name, req.isid,
                                                          req.tsih, outcome_.target_name);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@ class TargetLogin {
   void security(const LoginRequest& req, const KeyValueList& keys);
   void operational(const LoginRequest& req, const KeyValueList& keys);
   void finish(const LoginRequest& req, KeyValueList keys);
+  void set_window(LoginResponse& r, SerialNumber cmd_sn) const;
 
   const TargetConfig& config_;
   TargetDirectory& directory_;
@@ -85,6 +87,7 @@ class TargetLogin {
   bool tpgt_sent_ = false;
   std::size_t keys_seen_ = 0;
   std::optional<LoginRequest> last_request_;  // the Login Phase has started
+  std::shared_ptr<TargetSession> joining_;    // a further connection's session (non-zero TSIH)
 };
 
 // The most keys one login may carry, over all its requests (see TargetLogin::receive).

@@ -18,6 +18,7 @@
 
 #include "core/bytes.hpp"
 #include "core/target_connection_internal.hpp"
+#include "core/target_session.hpp"
 
 namespace uiscsi::core {
 
@@ -208,7 +209,7 @@ OutPdu TargetConnection::data_in_replica(const RetainedTask& r, std::uint32_t da
   d.ttt = d.acknowledge ? s.ttt : Ttt::reserved();
   d.data_sn = data_sn;
   d.buffer_offset = s.offset;
-  d.exp_cmd_sn = exp_cmd_sn_;
+  d.exp_cmd_sn = ses_->exp_cmd_sn_;
   d.max_cmd_sn = max_cmd_sn();
   d.stat_sn = stat_sn_;
   if (s.has(SentDataIn::kStatus)) {
@@ -235,7 +236,7 @@ OutPdu TargetConnection::status_response(const RetainedTask& r) {
   p.overflow = r.overflow;
   p.snack_tag = r.snack_tag;
   p.stat_sn = r.stat_sn;
-  p.exp_cmd_sn = exp_cmd_sn_;
+  p.exp_cmd_sn = ses_->exp_cmd_sn_;
   p.max_cmd_sn = max_cmd_sn();
   p.exp_data_sn = static_cast<std::uint32_t>(r.data_ins.size()) + r.r2ts;
   return make_owned(Header{p}, r.sense_segment);
@@ -283,7 +284,7 @@ bool TargetConnection::expand_resend(std::uint32_t id, OutPdu& out) {
         pdu = with_status ? data_in_replica(*r, *with_status) : status_response(*r);
       } else {
         Bhs b = e->bhs;  // as sent, with the current ExpCmdSN and MaxCmdSN
-        store_be32(b.bytes.data() + 28, exp_cmd_sn_.value());
+        store_be32(b.bytes.data() + 28, ses_->exp_cmd_sn_.value());
         store_be32(b.bytes.data() + 32, max_cmd_sn().value());
         pdu = make_owned_pdu(b, e->data, digests_);
       }
@@ -639,7 +640,8 @@ bool TargetConnection::handle_retry(const ScsiCommand& h) {
     ++stats_.command_retries;
     return true;
   }
-  if (auto e = early_.find(h.cmd_sn.value()); e != early_.end() && e->second->itt == h.itt)
+  if (auto e = ses_->early_.find(h.cmd_sn.value());
+      e != ses_->early_.end() && e->second.task && e->second.task->itt == h.itt)
     return true;  // already waiting behind a CmdSN gap
   RetainedTask* r = find_retained(h.itt);
   if (r == nullptr || r->cmd_sn != h.cmd_sn) return false;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,6 +18,8 @@
 #include "uiscsi/lun.hpp"
 
 namespace uiscsi::core {
+
+class TargetSession;
 
 // What the engine asks about targets while logging an initiator in. Implemented by the target
 // layer over its configuration; the calls are quick lookups, never I/O.
@@ -57,6 +60,16 @@ class TargetDirectory {
   // non-zero `tsih` adds a connection to that session, or gets 0 back when it does not exist.
   virtual std::uint16_t attach_session(std::string_view initiator, std::uint64_t isid,
                                        std::uint16_t tsih, std::string_view target) = 0;
+
+  // The state shared by the connections of session `tsih` (multiple connections per session,
+  // ERL 2; see core/target_session.hpp), or null when there is none yet or this directory does
+  // not share sessions: the connection then gets a session of its own, and a second connection
+  // with the same TSIH is a session apart. A directory that shares sessions returns the same
+  // object for every connection of the session, from its first login on.
+  virtual std::shared_ptr<TargetSession> session_state(std::uint16_t tsih) {
+    (void)tsih;
+    return nullptr;
+  }
 };
 
 // Faults the engine injects on purpose, for testing initiators (uiscsi-target --fault ...).

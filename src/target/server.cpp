@@ -15,6 +15,7 @@
 
 #include "core/bytes.hpp"
 #include "core/target_connection.hpp"
+#include "core/target_session.hpp"
 #include "net/event_loop.hpp"
 #include "net/socket.hpp"
 #include "target/lu_factory.hpp"
@@ -92,6 +93,7 @@ class ConnectionDirectory final : public core::TargetDirectory {
   std::string redirect(std::string_view target) const override;
   std::uint16_t attach_session(std::string_view initiator, std::uint64_t isid, std::uint16_t tsih,
                                std::string_view target) override;
+  std::shared_ptr<core::TargetSession> session_state(std::uint16_t tsih) override;
 
  private:
   Server& server_;
@@ -121,6 +123,10 @@ struct SessionRecord {
   std::string target;
   std::vector<std::uint64_t> connections;
   std::uint64_t nexus_id = 0;
+  // Shared by the session's connection engines: the command window, and at ERL 2 the tasks of
+  // failed connections. The record outlives its last connection while such tasks wait.
+  std::shared_ptr<core::TargetSession> state = std::make_shared<core::TargetSession>();
+  bool up = false;  // its first connection reached full feature phase (counted, nexus added)
 };
 
 // A LUN answer held back (response delay or rate limit fault).
@@ -158,6 +164,10 @@ class Server final : public TargetServer {
   std::shared_ptr<LogicalUnit> lu(std::string_view target, const Lun& lun) const;
   std::uint16_t attach(std::uint64_t conn, std::string_view initiator, std::uint64_t isid,
                        std::uint16_t tsih, std::string_view target);
+  std::shared_ptr<core::TargetSession> session_state(std::uint16_t tsih) const {
+    auto it = sessions_.find(tsih);
+    return it == sessions_.end() ? nullptr : it->second.state;
+  }
 
  private:
   void log(LogLevel level, const std::string& msg) const {
@@ -165,7 +175,12 @@ class Server final : public TargetServer {
   }
   void accept_on(const net::Socket& listener);
   void on_readable(Connection& c);
+  // Runs `c` and then the other connections of its session, which an event on `c` may have
+  // given work (CmdSN order, logout of another CID, reassignment).
   void service(Connection& c);
+  void service_one(Connection& c);
+  // The session's last connection closed and nothing waits for reassignment: it ends.
+  void end_session(std::map<std::uint16_t, SessionRecord>::iterator it);
   void flush(Connection& c);
   void execute(Connection& c, const core::ExecuteCommand& e);
   void finish_command(std::uint64_t conn, std::uint32_t task, core::CommandOutcome outcome);
@@ -288,6 +303,10 @@ std::uint16_t ConnectionDirectory::attach_session(std::string_view initiator, st
   return server_.attach(conn_, initiator, isid, tsih, target);
 }
 
+std::shared_ptr<core::TargetSession> ConnectionDirectory::session_state(std::uint16_t tsih) {
+  return server_.session_state(tsih);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 Result<void> Server::init() {
@@ -354,6 +373,7 @@ std::string Server::session_report() const {
       out += "session tsih=" + std::to_string(tsih) + " initiator=" + s.initiator +
              " target=" + (s.target.empty() ? std::string("(discovery)") : s.target) +
              " connections=" + std::to_string(s.connections.size()) +
+             " waiting_tasks=" + std::to_string(s.state->orphans()) +
              " commands=" + std::to_string(commands) + " bytes_in=" + std::to_string(in) +
              " bytes_out=" + std::to_string(outb) + "\n";
     }
@@ -389,12 +409,12 @@ std::uint16_t Server::attach(std::uint64_t conn, std::string_view initiator, std
         it->second.target == target) {
       log(LogLevel::info, "reinstating session tsih=" + std::to_string(it->first) + " of " +
                               std::string(initiator));
+      it->second.state->terminate();  // its tasks are not reassigned to the new session
       const auto old = it->second.connections;
       loop_.post([this, old] {
         for (auto id : old)
           if (Connection* c = find(id)) close_connection(*c, make_error_code(errc::session_closed));
       });
-      break;
     }
   }
   std::uint16_t t;
@@ -476,8 +496,20 @@ void Server::on_readable(Connection& c) {
   }
 }
 
-// Runs the engine's events, writes what it queued, closes when it is done.
 void Server::service(Connection& c) {
+  service_one(c);
+  if (c.tsih == 0) return;
+  auto it = sessions_.find(c.tsih);
+  if (it == sessions_.end()) return;
+  const auto& list = it->second.connections;
+  if (list.empty() || (list.size() == 1 && list[0] == c.id)) return;  // nobody else
+  const auto ids = list;
+  for (auto id : ids)
+    if (Connection* s = find(id); s != nullptr && s != &c && !s->closed) service_one(*s);
+}
+
+// Runs the engine's events, writes what it queued, closes when it is done.
+void Server::service_one(Connection& c) {
   for (int round = 0; round < 8 && !c.closed; ++round) {
     bool any = false;
     while (auto e = c.engine->poll_event()) {
@@ -547,6 +579,11 @@ void Server::on_session_up(Connection& c, const core::SessionUp& up) {
   log(LogLevel::info, "login: " + up.initiator_name + " -> " +
                           (up.discovery ? std::string("(discovery)") : up.target_name) +
                           " tsih=" + std::to_string(up.tsih) + " from " + c.peer);
+  // A further connection of a session (MC/S) joins the nexus its first connection set up.
+  if (it != sessions_.end()) {
+    if (it->second.up) return;
+    it->second.up = true;
+  }
   {
     std::lock_guard lock(stats_mutex_);
     ++stats_.sessions_open;
@@ -629,7 +666,7 @@ void Server::execute(Connection& c, const core::ExecuteCommand& e) {
       if (conn == nullptr) return;
       --conn->executing;
       finish_command(id, task, to_outcome(std::move(r)));
-      if (!conn->closed) service(*conn);
+      service(*conn);  // a no-op for a closed connection, but not for its session's others
       reap();
     });
   };
@@ -686,7 +723,9 @@ void Server::finish_command(std::uint64_t id, std::uint32_t task, core::CommandO
     return;
   }
   Connection* c = find(id);
-  if (c == nullptr || c->closed) return;
+  if (c == nullptr) return;
+  // Even when closed: at ERL 2 the engine hands the answer to the task's new connection (the
+  // caller then services the session's connections).
   c->engine->complete(task, std::move(outcome), now);
 }
 
@@ -704,27 +743,48 @@ void Server::close_connection(Connection& c, std::error_code reason) {
   {
     std::lock_guard lock(stats_mutex_);
     --stats_.connections_open;
-    if (c.nexus) --stats_.sessions_open;
     if (!c.nexus) ++stats_.logins_failed;
   }
-  // The session ends with its last connection (ERL 0: no connection recovery).
+  // The session ends with its last connection, unless (ERL 2) tasks wait for reassignment on a
+  // new connection: then it ends when they expire (on_timer).
   auto it = sessions_.find(c.tsih);
   if (it != sessions_.end()) {
     auto& list = it->second.connections;
     list.erase(std::remove(list.begin(), list.end(), c.id), list.end());
-    if (list.empty()) {
-      if (c.nexus && !c.target.empty())
-        for (auto& [n, lu] : luns_[c.target])
-          lu->nexus_removed(*c.nexus);
-      sessions_.erase(it);
-    }
+    if (list.empty() && it->second.state->orphans() == 0) end_session(it);
   }
   loop_.post([this] { reap(); });
 }
 
+void Server::end_session(std::map<std::uint16_t, SessionRecord>::iterator it) {
+  const SessionRecord& s = it->second;
+  if (s.up) {
+    std::lock_guard lock(stats_mutex_);
+    --stats_.sessions_open;
+  }
+  if (s.up && !s.target.empty()) {
+    const Nexus nexus{s.nexus_id, s.initiator, s.isid};
+    for (auto& [n, lu] : luns_[s.target])
+      lu->nexus_removed(nexus);
+  }
+  sessions_.erase(it);
+}
+
 void Server::reap() {
+  // Sessions that only waited for LU answers of expired ERL 2 tasks.
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto next = std::next(it);
+    if (it->second.connections.empty() && it->second.state->orphans() == 0) end_session(it);
+    it = next;
+  }
   for (auto it = conns_.begin(); it != conns_.end();) {
-    if (it->second->closed && it->second->executing == 0) {
+    // A closed engine may still hold a task the LU runs for another connection, or get an LU
+    // answer held back by a fault that it hands to the task's new connection (ERL 2).
+    const std::uint64_t id = it->first;
+    const bool answer_pending = std::any_of(delayed_.begin(), delayed_.end(),
+                                            [id](const Delayed& d) { return d.conn == id; });
+    if (it->second->closed && it->second->executing == 0 && !it->second->engine->busy() &&
+        !answer_pending) {
       it = conns_.erase(it);
     } else {
       ++it;
@@ -735,6 +795,8 @@ void Server::reap() {
 std::optional<TimePoint> Server::next_deadline() const {
   std::optional<TimePoint> best;
   if (!delayed_.empty()) best = delayed_.front().when;
+  for (const auto& [tsih, s] : sessions_)
+    if (auto d = s.state->next_deadline(); d && (!best || *d < *best)) best = d;
   for (const auto& [id, c] : conns_) {
     if (c->closed) continue;
     if (auto d = c->engine->next_deadline(); d && (!best || *d < *best)) best = d;
@@ -746,10 +808,18 @@ void Server::on_timer(TimePoint now) {
   while (!delayed_.empty() && delayed_.front().when <= now) {
     Delayed d = std::move(delayed_.front());
     delayed_.pop_front();
-    if (Connection* c = find(d.conn); c && !c->closed) {
+    if (Connection* c = find(d.conn)) {
       c->engine->complete(d.task, std::move(d.outcome), now);
       service(*c);
     }
+  }
+  // ERL 2: tasks no connection reassigned in Time2Wait + Time2Retain are aborted; a session
+  // without connections ends with its last such task.
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto next = std::next(it);
+    if (auto d = it->second.state->next_deadline(); d && *d <= now) it->second.state->on_timer(now);
+    if (it->second.connections.empty() && it->second.state->orphans() == 0) end_session(it);
+    it = next;
   }
   std::vector<std::uint64_t> ids;
   for (auto& [id, c] : conns_)

@@ -1,7 +1,10 @@
 // TargetServer: a userspace iSCSI target. It listens on its portals, runs one TargetConnection
 // engine per TCP connection on a single event-loop thread, executes SCSI commands on its LUNs
 // (inline for RAM and null LUNs, on worker threads for file LUNs), and keeps the session
-// registry (TSIH, reinstatement) and the I_T nexuses the LUNs see.
+// registry (TSIH, reinstatement) and the I_T nexuses the LUNs see. A session may have several
+// connections (MaxConnections > 1), which share one core::TargetSession on the loop thread; at
+// ErrorRecoveryLevel 2 a session outlives its last connection while its tasks wait for
+// reassignment (Time2Wait + Time2Retain).
 //
 // start() binds every portal before it returns, so a caller can connect at once; port 0 picks a
 // free port (see endpoints()). stop() closes every connection and joins the threads; the
@@ -41,7 +44,8 @@ class TargetServer {
   // The bound portals, with the real port when 0 was asked for.
   [[nodiscard]] virtual std::vector<net::Endpoint> endpoints() const = 0;
   [[nodiscard]] virtual ServerStats stats() const = 0;
-  // One line per open session: initiator, target, TSIH, commands, bytes.
+  // One line per open session: TSIH, initiator, target, connections, tasks waiting for
+  // reassignment (ERL 2), commands, bytes.
   [[nodiscard]] virtual std::string session_report() const = 0;
   // Closes every connection and stops the threads. Idempotent.
   virtual void stop() = 0;
