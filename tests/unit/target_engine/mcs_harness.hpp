@@ -185,40 +185,13 @@ class McsConnection {
 
   // Runs the engine until quiet; every PDU it sends comes back in order.
   std::vector<TargetPdu> receive() {
-    std::vector<TargetPdu> out;
-    for (int round = 0; round < 10000; ++round) {
-      bool moved = false;
-      while (auto e = target->poll_event()) {
-        moved = true;
-        if (auto* x = std::get_if<core::ExecuteCommand>(&*e)) {
-          if (execute_inline) {
-            target->complete(x->task, w_.disk.execute(*x), w_.now);
-          } else {
-            held.push_back(*x);
-          }
-        } else {
-          events.push_back(std::move(*e));
-        }
+    auto out = run_until_quiet(*target, framer_, events, [&](const core::ExecuteCommand& x) {
+      if (execute_inline) {
+        target->complete(x.task, w_.disk.execute(x), w_.now);
+      } else {
+        held.push_back(x);
       }
-      std::array<std::span<const std::byte>, 64> iov;
-      const std::size_t n = target->gather(iov);
-      std::size_t bytes = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::span<const std::byte> part = iov[i];
-        while (!part.empty()) {
-          const std::size_t took = framer_.feed(part);
-          part = part.subspan(took);
-          bytes += took;
-          drain(out);
-        }
-      }
-      if (bytes > 0) {
-        target->consume(bytes);
-        moved = true;
-      }
-      if (!moved) break;
-    }
-    drain(out);
+    });
     for (const auto& p : out)
       if (const auto* r = p.as<core::ScsiResponse>()) exp_stat_sn = r->stat_sn + 1;
     return out;
@@ -235,26 +208,6 @@ class McsConnection {
   }
 
  private:
-  void drain(std::vector<TargetPdu>& out) {
-    for (;;) {
-      auto r = framer_.next();
-      if (!r) {
-        TargetPdu p;
-        p.bhs = framer_.failed_bhs();
-        p.error = r.error();
-        out.push_back(std::move(p));
-        if (framer_.failed()) return;
-        continue;
-      }
-      if (*r == nullptr) return;
-      TargetPdu p;
-      p.bhs = (*r)->bhs;
-      p.header = (*r)->header;
-      p.data.assign((*r)->data.begin(), (*r)->data.end());
-      out.push_back(std::move(p));
-    }
-  }
-
   McsWorld& w_;
   std::uint16_t cid_;
   core::Framer framer_;

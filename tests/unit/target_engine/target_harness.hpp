@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
+#include <span>
+#include <variant>
 #include <vector>
 
 #include "core/bytes.hpp"
@@ -39,6 +42,67 @@ struct LoginKeys {
   std::string max_burst = "262144";
   std::string first_burst = "65536";
 };
+
+// Frames every complete PDU `framer` holds into `out` (a framing error becomes a TargetPdu
+// with `error` set; a fatal one stops).
+inline void frame_pdus(core::Framer& framer, std::vector<TargetPdu>& out) {
+  for (;;) {
+    auto r = framer.next();
+    if (!r) {
+      TargetPdu p;
+      p.bhs = framer.failed_bhs();
+      p.error = r.error();
+      out.push_back(std::move(p));
+      if (framer.failed()) return;
+      continue;
+    }
+    if (*r == nullptr) return;
+    TargetPdu p;
+    p.bhs = (*r)->bhs;
+    p.header = (*r)->header;
+    p.data.assign((*r)->data.begin(), (*r)->data.end());
+    out.push_back(std::move(p));
+  }
+}
+
+// Runs `target` until it is quiet: each ExecuteCommand goes to `on_execute`, other events to
+// `events`, and every PDU it sends comes back in order, framed by `framer`.
+template <class OnExecute>
+std::vector<TargetPdu> run_until_quiet(core::TargetConnection& target, core::Framer& framer,
+                                       std::vector<core::TargetEvent>& events,
+                                       OnExecute&& on_execute) {
+  std::vector<TargetPdu> out;
+  for (int round = 0; round < 10000; ++round) {
+    bool moved = false;
+    while (auto e = target.poll_event()) {
+      moved = true;
+      if (auto* x = std::get_if<core::ExecuteCommand>(&*e)) {
+        on_execute(*x);
+      } else {
+        events.push_back(std::move(*e));
+      }
+    }
+    std::array<std::span<const std::byte>, 64> iov;
+    const std::size_t n = target.gather(iov);
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::span<const std::byte> part = iov[i];
+      while (!part.empty()) {
+        const std::size_t took = framer.feed(part);
+        part = part.subspan(took);
+        bytes += took;
+        frame_pdus(framer, out);
+      }
+    }
+    if (bytes > 0) {
+      target.consume(bytes);
+      moved = true;
+    }
+    if (!moved) break;
+  }
+  frame_pdus(framer, out);
+  return out;
+}
 
 class TargetHarness {
  public:
@@ -198,41 +262,13 @@ class TargetHarness {
   // Runs the engine until it is quiet: commands execute (unless held), and every PDU it sends
   // comes back in order.
   std::vector<TargetPdu> receive() {
-    std::vector<TargetPdu> out;
-    for (int round = 0; round < 10000; ++round) {
-      bool moved = false;
-      while (auto e = target->poll_event()) {
-        moved = true;
-        if (auto* x = std::get_if<core::ExecuteCommand>(&*e)) {
-          if (execute_inline) {
-            target->complete(x->task, disk.execute(*x), now);
-          } else {
-            held.push_back(*x);
-          }
-        } else {
-          events.push_back(std::move(*e));
-        }
+    return run_until_quiet(*target, framer_, events, [&](const core::ExecuteCommand& x) {
+      if (execute_inline) {
+        target->complete(x.task, disk.execute(x), now);
+      } else {
+        held.push_back(x);
       }
-      std::array<std::span<const std::byte>, 64> iov;
-      const std::size_t n = target->gather(iov);
-      std::size_t bytes = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::span<const std::byte> part = iov[i];
-        while (!part.empty()) {
-          const std::size_t took = framer_.feed(part);
-          part = part.subspan(took);
-          bytes += took;
-          drain(out);
-        }
-      }
-      if (bytes > 0) {
-        target->consume(bytes);
-        moved = true;
-      }
-      if (!moved) break;
-    }
-    drain(out);
-    return out;
+    });
   }
 
   // Completes a held command.
@@ -249,26 +285,6 @@ class TargetHarness {
   }
 
  private:
-  void drain(std::vector<TargetPdu>& out) {
-    for (;;) {
-      auto r = framer_.next();
-      if (!r) {
-        TargetPdu p;
-        p.bhs = framer_.failed_bhs();
-        p.error = r.error();
-        out.push_back(std::move(p));
-        if (framer_.failed()) return;
-        continue;
-      }
-      if (*r == nullptr) return;
-      TargetPdu p;
-      p.bhs = (*r)->bhs;
-      p.header = (*r)->header;
-      p.data.assign((*r)->data.begin(), (*r)->data.end());
-      out.push_back(std::move(p));
-    }
-  }
-
   core::Framer framer_;
 };
 
