@@ -18,7 +18,9 @@ step "format check"
 scripts/check-format.sh
 
 step "g++ build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Optimised without debug info: -g costs a third of the compile time and CI never debugs.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" >/dev/null
 ninja -C build -j "$JOBS"
 
 step "tests (g++)"
@@ -27,6 +29,7 @@ ctest --test-dir build -j "$JOBS" --timeout 600
 step "clang build with ASan+UBSan and fuzzers"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_CXX_FLAGS_DEBUG=-gline-tables-only -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only \
   -DUISCSI_SANITIZE=address,undefined -DUISCSI_BUILD_FUZZERS=ON -DUISCSI_BUILD_BENCH=OFF >/dev/null
 ninja -C build-asan -j "$JOBS"
 

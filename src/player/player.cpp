@@ -99,7 +99,7 @@ Result<void> Player::shutdown() {
 }
 
 void Player::event_locked(std::string line) {
-  s_->events.push_back(std::move(line));
+  s_->events.add(std::move(line));
 }
 
 void Player::restart_locked(std::size_t track, std::uint64_t frame, bool new_segment) {
@@ -228,7 +228,8 @@ Snapshot Player::snapshot() const {
   if (options_.recoveries) out.recoveries = options_.recoveries();
   out.tape_error = s.tape_error;
   out.last_error = s.last_error;
-  out.events = s.events;
+  out.events = s.events.lines();
+  out.first_event = s.events.first_sequence();
   out.finished = s.finished;
   return out;
 }

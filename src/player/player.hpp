@@ -95,11 +95,14 @@ struct Snapshot {
   double buffer_fill = 0;  // 0..1 of the PCM ring
   std::uint64_t cache_bytes = 0, cache_bound = 0;
   std::uint64_t tape_bytes = 0, tape_files = 0, tape_spaces = 0;
-  std::uint64_t recoveries = 0;     // session reconnections by error recovery
-  std::string tape_activity;        // "reading file 3", "spacing", "idle", ...
-  std::string tape_error;           // empty when none; R retries
-  std::string last_error;           // the latest problem with a track (not FLAC...)
-  std::vector<std::string> events;  // log lines since the start (segments, errors)
+  std::uint64_t recoveries = 0;  // session reconnections by error recovery
+  std::string tape_activity;     // "reading file 3", "spacing", "idle", ...
+  std::string tape_error;        // empty when none; R retries
+  std::string last_error;        // the latest problem with a track (not FLAC...)
+  // The newest log lines (segments, seeks, errors): events[i] has sequence number
+  // first_event + i; lines before first_event were dropped (see EventLog).
+  std::vector<std::string> events;
+  std::uint64_t first_event = 0;
   bool finished = false;
 };
 

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "player/event_log.hpp"
 #include "player/player.hpp"
 
 namespace uiscsi::player {
@@ -50,7 +51,7 @@ struct Player::Shared {
 
   std::error_code fatal;
   std::string last_error;
-  std::vector<std::string> events;
+  EventLog events;
 };
 
 }  // namespace uiscsi::player

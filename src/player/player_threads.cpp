@@ -64,7 +64,7 @@ bool Player::decode_track(std::uint64_t gen, std::size_t track, std::uint64_t st
     const std::string line = "track " + std::to_string(track + 1) + " (tape file " +
                              std::to_string(track + 1) + "): " + why;
     s.last_error = line;
-    s.events.push_back(line);
+    s.events.add(line);
     s.track_errors = true;
     s.changed.notify_all();
   };
@@ -168,7 +168,7 @@ bool Player::decode_track(std::uint64_t gen, std::size_t track, std::uint64_t st
       if (const std::uint64_t c = decoder.corrupt_frames(); c != corrupt_seen) {
         std::lock_guard lock(s.mu);
         s.corrupt_frames += c - corrupt_seen;
-        s.events.push_back("track " + std::to_string(track + 1) + ": corrupt frame skipped");
+        s.events.add("track " + std::to_string(track + 1) + ": corrupt frame skipped");
         corrupt_seen = c;
       }
       if (!b) {
@@ -185,9 +185,8 @@ bool Player::decode_track(std::uint64_t gen, std::size_t track, std::uint64_t st
       abandoned = data;
       new_segment = false;
       std::lock_guard lock(s.mu);
-      s.events.push_back("track " + std::to_string(track + 1) +
-                         ": tape read interrupted, resuming at frame " +
-                         std::to_string(start_frame));
+      s.events.add("track " + std::to_string(track + 1) +
+                   ": tape read interrupted, resuming at frame " + std::to_string(start_frame));
     }
   }
 }
@@ -207,7 +206,7 @@ void Player::output_main() {
     std::lock_guard lock(s.mu);
     s.fatal = ec;
     s.last_error = what + ": " + ec.message();
-    s.events.push_back(s.last_error);
+    s.events.add(s.last_error);
     s.finished = true;
     s.quit = true;
     s.changed.notify_all();
@@ -279,12 +278,11 @@ void Player::output_main() {
       s.cache.pin_playing(b->track);
       const std::string title = s.playlist.title(b->track);
       if (b->new_segment)
-        s.events.push_back("play " + std::to_string(segment) + ": track " +
-                           std::to_string(b->track + 1) + " \"" + title + "\" " +
-                           format.describe());
+        s.events.add("play " + std::to_string(segment) + ": track " + std::to_string(b->track + 1) +
+                     " \"" + title + "\" " + format.describe());
       else
-        s.events.push_back("seek: track " + std::to_string(b->track + 1) + " at frame " +
-                           std::to_string(b->first_frame));
+        s.events.add("seek: track " + std::to_string(b->track + 1) + " at frame " +
+                     std::to_string(b->first_frame));
       t0 = Clock::now();
       written = 0;
       s.changed.notify_all();
@@ -293,7 +291,7 @@ void Player::output_main() {
     if (b->kind == PcmBlock::Kind::end_of_playlist) {
       ended = true;
       std::lock_guard lock(s.mu);
-      s.events.push_back("end of playlist");
+      s.events.add("end of playlist");
       if (options_.stop_at_end) s.finished = true;
       s.state = PlayState::stopped;
       s.changed.notify_all();

@@ -48,14 +48,14 @@ void TapeReader::fail(const char* what, std::error_code ec) {
     // session's error recovery logs in again by itself, so read again from a known position
     // (REWIND, then SPACE) before bothering the user.
     ++auto_retries_;
-    s_.events.push_back("tape: " + why + "; reading again after the session's recovery");
+    s_.events.add("tape: " + why + "; reading again after the session's recovery");
     s_.changed.notify_all();
     return;
   }
   s_.tape_error = why;
   s_.tape_error_code = ec;
   s_.tape_activity = "error";
-  s_.events.push_back("tape error: " + why);
+  s_.events.add("tape error: " + why);
   s_.changed.notify_all();
 }
 

@@ -30,23 +30,37 @@ int finish_code(player::Player& player, const player::Snapshot& last) {
   return kExitOk;
 }
 
+namespace {
+
+// Prints the events from sequence number `printed` on, and says how many were dropped from the
+// player's bounded log before this reader saw them.
+void print_events(const player::Snapshot& snap, std::uint64_t& printed) {
+  if (printed < snap.first_event) {
+    std::printf("(%llu events not shown: the log keeps the newest only)\n",
+                static_cast<unsigned long long>(snap.first_event - printed));
+    printed = snap.first_event;
+  }
+  for (; printed < snap.first_event + snap.events.size(); ++printed)
+    std::printf("%s\n", snap.events[printed - snap.first_event].c_str());
+}
+
+}  // namespace
+
 int run_headless(player::Player& player, const std::string& drive_line) {
   std::printf("drive: %s\n", drive_line.c_str());
   std::fflush(stdout);
-  std::size_t printed = 0;
+  std::uint64_t printed = 0;  // sequence number of the next event to print
   player::Snapshot snap;
   for (;;) {
     const bool done = player.wait_finished(std::chrono::milliseconds(50));
     snap = player.snapshot();
-    for (; printed < snap.events.size(); ++printed)
-      std::printf("%s\n", snap.events[printed].c_str());
+    print_events(snap, printed);
     std::fflush(stdout);
     if (done || interrupted() || !snap.tape_error.empty()) break;
   }
   (void)player.shutdown();
   snap = player.snapshot();
-  for (; printed < snap.events.size(); ++printed)
-    std::printf("%s\n", snap.events[printed].c_str());
+  print_events(snap, printed);
   std::printf(
       "summary: tracks %zu, underruns %llu, corrupt frames %llu, tape %llu bytes in %llu "
       "files, %llu spaces, %llu reconnections\n",

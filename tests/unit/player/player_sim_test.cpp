@@ -3,9 +3,11 @@
 // to an evicted track uses SPACE (not a rewind and reading everything again).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "player/player.hpp"
+#include "uiscsi/scsi/sense.hpp"
 #include "unit/player/flac_fixture.hpp"
 #include "unit/tape/sim_transport.hpp"
 
@@ -99,6 +101,44 @@ TEST_F(PlayerOnSim, PreviousToAnEvictedTrackSpacesBackAndReadsOnlyThatFile) {
                            return e.find("play 3: track 2 \"T2\"") != std::string::npos;
                          }),
             s.events.end());
+}
+
+TEST_F(PlayerOnSim, RetryAfterATapeErrorRewindsAndReadsOnFromAKnownPosition) {
+  // The first READ(6) fails with MEDIUM ERROR (03/11/00, unrecovered read error): a condition
+  // of the drive, so the reader stops and waits for the user instead of retrying by itself.
+  tape::Exchange medium_error;
+  medium_error.status = scsi::Status::check_condition;
+  medium_error.sense =
+      scsi::build_fixed_sense(scsi::make_sense(scsi::SenseKey::medium_error, 0x11, 0));
+  sim->scripted[kRead6].push_back({medium_error, {}});
+  PlayerOptions o;
+  o.start_playing = false;
+  o.stop_at_end = false;
+  Player p(*drive, make_null_sink(), o);
+  p.start();
+  ASSERT_TRUE(wait([&] { return !p.snapshot().tape_error.empty(); }));
+  Snapshot s = p.snapshot();
+  EXPECT_EQ(s.tape_activity, "error");
+  EXPECT_EQ(s.tape_files, 0u);
+  EXPECT_TRUE(std::any_of(s.events.begin(), s.events.end(), [](const std::string& e) {
+    return e.rfind("tape error: ", 0) == 0;
+  })) << "the error is in the event log";
+  // Without R the reader leaves the tape alone.
+  const int reads = sim->commands[kRead6];
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(p.snapshot().tape_files, 0u);
+  EXPECT_EQ(sim->commands[kRead6], reads);
+
+  p.press(Key::retry);
+  ASSERT_TRUE(wait([&] { return p.snapshot().end_known; }));
+  s = p.snapshot();
+  EXPECT_TRUE(s.tape_error.empty());
+  ASSERT_EQ(s.tracks.size(), 3u);
+  for (const auto& t : s.tracks)
+    EXPECT_EQ(t.state, TrackState::cached) << t.title;
+  // The position was not trusted after the error: one REWIND at start, one before reading again.
+  EXPECT_EQ(sim->commands[kRewind], 2);
+  EXPECT_TRUE(p.shutdown());
 }
 
 }  // namespace
