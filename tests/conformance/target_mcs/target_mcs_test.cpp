@@ -5,6 +5,7 @@
 // with a reason 2 logout on the other, reassigns the read there, and checks the data.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <thread>
 
 #include "core/bytes.hpp"
@@ -140,6 +141,47 @@ struct Fixture {
     return false;
   }
 
+  // An immediate Logout (RFC 7143 11.14) of connection `cid`, sent on `x`: the response code,
+  // or nothing when no Logout Response came.
+  std::optional<core::LogoutResponseCode> logout(RawInitiator& x, core::LogoutReason reason,
+                                                 std::uint16_t cid) {
+    core::LogoutRequest lo;
+    lo.immediate = true;
+    lo.reason = reason;
+    lo.cid = cid;
+    lo.itt = x.next_itt();
+    lo.cmd_sn = cmd_sn;
+    lo.exp_stat_sn = x.exp_stat_sn;
+    if (!x.send(Header{lo})) return std::nullopt;
+    auto answer = x.receive();
+    if (!answer) return std::nullopt;
+    x.note_stat_sn(*answer);
+    const auto* lr = answer->as<core::LogoutResponse>();
+    if (lr == nullptr) return std::nullopt;
+    return lr->response;
+  }
+
+  // TASK REASSIGN (11.5.1, function 8) of task `itt` on `x`, asking for Data-In from
+  // `exp_data_sn`: the TMF response, or nothing when none came.
+  std::optional<core::TmfResponse> reassign(RawInitiator& x, core::Itt itt,
+                                            std::uint32_t exp_data_sn) {
+    core::TaskMgmtRequest tmf;
+    tmf.immediate = true;
+    tmf.function = core::TmfFunction::task_reassign;
+    tmf.itt = x.next_itt();
+    tmf.referenced_task_tag = itt;
+    tmf.cmd_sn = cmd_sn;
+    tmf.exp_stat_sn = x.exp_stat_sn;
+    tmf.exp_data_sn = core::SerialNumber(exp_data_sn);
+    if (!x.send(Header{tmf})) return std::nullopt;
+    auto answer = x.receive();
+    if (!answer) return std::nullopt;
+    x.note_stat_sn(*answer);
+    const auto* tr = answer->as<core::TaskMgmtResponse>();
+    if (tr == nullptr) return std::nullopt;
+    return tr->response;
+  }
+
   // The Data-In of `itt` (in DataSN order, from offset `have.size()`) until its status.
   static bool collect(RawInitiator& x, core::Itt itt, std::vector<std::byte>& have,
                       std::uint32_t next_sn) {
@@ -201,36 +243,10 @@ TEST(TargetMcsServer, TwoConnectionsOneKilledItsReadReassignedOnTheOther) {
   a.close();
 
   // On B: remove A for recovery (logout reason 2 with A's CID, 0), then reassign the read.
-  core::LogoutRequest lo;
-  lo.immediate = true;
-  lo.reason = core::LogoutReason::remove_connection_for_recovery;
-  lo.cid = 0;  // RawInitiator::login sends CID 0
-  lo.itt = b.next_itt();
-  lo.cmd_sn = f.cmd_sn;
-  lo.exp_stat_sn = b.exp_stat_sn;
-  ASSERT_TRUE(b.send(Header{lo}));
-  auto answer = b.receive();
-  ASSERT_TRUE(answer.has_value());
-  b.note_stat_sn(*answer);
-  const auto* lr = answer->as<core::LogoutResponse>();
-  ASSERT_NE(lr, nullptr);
-  EXPECT_EQ(lr->response, core::LogoutResponseCode::closed_successfully);
-
-  core::TaskMgmtRequest tmf;
-  tmf.immediate = true;
-  tmf.function = core::TmfFunction::task_reassign;
-  tmf.itt = b.next_itt();
-  tmf.referenced_task_tag = read.itt;
-  tmf.cmd_sn = f.cmd_sn;
-  tmf.exp_stat_sn = b.exp_stat_sn;
-  tmf.exp_data_sn = core::SerialNumber(next_sn);
-  ASSERT_TRUE(b.send(Header{tmf}));
-  answer = b.receive();
-  ASSERT_TRUE(answer.has_value());
-  b.note_stat_sn(*answer);
-  const auto* tr = answer->as<core::TaskMgmtResponse>();
-  ASSERT_NE(tr, nullptr);
-  EXPECT_EQ(tr->response, core::TmfResponse::function_complete);
+  // RawInitiator::login sends CID 0.
+  EXPECT_EQ(f.logout(b, core::LogoutReason::remove_connection_for_recovery, 0),
+            core::LogoutResponseCode::closed_successfully);
+  EXPECT_EQ(f.reassign(b, read.itt, next_sn), core::TmfResponse::function_complete);
   ASSERT_TRUE(Fixture::collect(b, read.itt, got, next_sn));
   EXPECT_EQ(got, first);
 
@@ -242,15 +258,8 @@ TEST(TargetMcsServer, TwoConnectionsOneKilledItsReadReassignedOnTheOther) {
     ASSERT_TRUE(Fixture::collect(b, r.itt, again, 0));
     EXPECT_TRUE(std::equal(again.begin(), again.end(), first.begin()));
   }
-  core::LogoutRequest end;
-  end.immediate = true;
-  end.itt = b.next_itt();
-  end.cmd_sn = f.cmd_sn;
-  end.exp_stat_sn = b.exp_stat_sn;
-  ASSERT_TRUE(b.send(Header{end}));
-  answer = b.receive();
-  ASSERT_TRUE(answer.has_value());
-  ASSERT_NE(answer->as<core::LogoutResponse>(), nullptr);
+  EXPECT_EQ(f.logout(b, core::LogoutReason::close_session, 2),
+            core::LogoutResponseCode::closed_successfully);
   EXPECT_TRUE(b.closed_by_peer());
   for (int i = 0; i < 100 && f.server->stats().connections_open != 0; ++i)
     std::this_thread::sleep_for(10ms);
@@ -267,19 +276,7 @@ TEST(TargetMcsServer, ThirdConnectionIsRefusedAndReasonOneLogoutLeavesTheOther) 
   EXPECT_FALSE(f.join(c, a.tsih, 3, 8192));  // MaxConnections=2
   EXPECT_TRUE(c.closed_by_peer());
   // A logs out B's connection (reason 1); A keeps working.
-  core::LogoutRequest lo;
-  lo.immediate = true;
-  lo.reason = core::LogoutReason::close_connection;
-  lo.cid = 2;
-  lo.itt = a.next_itt();
-  lo.cmd_sn = f.cmd_sn;
-  lo.exp_stat_sn = a.exp_stat_sn;
-  ASSERT_TRUE(a.send(Header{lo}));
-  auto answer = a.receive();
-  ASSERT_TRUE(answer.has_value());
-  a.note_stat_sn(*answer);
-  ASSERT_NE(answer->as<core::LogoutResponse>(), nullptr);
-  EXPECT_EQ(answer->as<core::LogoutResponse>()->response,
+  EXPECT_EQ(f.logout(a, core::LogoutReason::close_connection, 2),
             core::LogoutResponseCode::closed_successfully);
   EXPECT_TRUE(b.closed_by_peer());
   const auto data = testing::pattern(8192, 5);
@@ -313,20 +310,7 @@ TEST(TargetMcsServer, SingleConnectionReinstatedAndItsReadReassigned) {
   RawInitiator again(f.endpoint);
   again.exp_stat_sn = a.exp_stat_sn;
   ASSERT_TRUE(f.join(again, a.tsih, 0, 4096));  // CID 0 again
-  core::TaskMgmtRequest tmf;
-  tmf.immediate = true;
-  tmf.function = core::TmfFunction::task_reassign;
-  tmf.itt = again.next_itt();
-  tmf.referenced_task_tag = read.itt;
-  tmf.cmd_sn = f.cmd_sn;
-  tmf.exp_stat_sn = again.exp_stat_sn;
-  tmf.exp_data_sn = core::SerialNumber(next_sn);
-  ASSERT_TRUE(again.send(Header{tmf}));
-  auto answer = again.receive();
-  ASSERT_TRUE(answer.has_value());
-  again.note_stat_sn(*answer);
-  ASSERT_NE(answer->as<core::TaskMgmtResponse>(), nullptr);
-  EXPECT_EQ(answer->as<core::TaskMgmtResponse>()->response, core::TmfResponse::function_complete);
+  EXPECT_EQ(f.reassign(again, read.itt, next_sn), core::TmfResponse::function_complete);
   ASSERT_TRUE(Fixture::collect(again, read.itt, got, next_sn));
   EXPECT_EQ(got, data);
   const std::string report = f.server->session_report();
@@ -349,33 +333,9 @@ TEST(TargetMcsServer, ReadStillRunningOnTheLuIsAnsweredOnTheNewConnection) {
   ASSERT_TRUE(a.send(Header{read}));
   ASSERT_TRUE(a.ping());  // the read has arrived, and has no answer yet
   a.close();
-  core::LogoutRequest lo;
-  lo.immediate = true;
-  lo.reason = core::LogoutReason::remove_connection_for_recovery;
-  lo.cid = 0;
-  lo.itt = b.next_itt();
-  lo.cmd_sn = f.cmd_sn;
-  lo.exp_stat_sn = b.exp_stat_sn;
-  ASSERT_TRUE(b.send(Header{lo}));
-  auto answer = b.receive();
-  ASSERT_TRUE(answer.has_value());
-  b.note_stat_sn(*answer);
-  ASSERT_NE(answer->as<core::LogoutResponse>(), nullptr);
-  EXPECT_EQ(answer->as<core::LogoutResponse>()->response,
+  EXPECT_EQ(f.logout(b, core::LogoutReason::remove_connection_for_recovery, 0),
             core::LogoutResponseCode::closed_successfully);
-  core::TaskMgmtRequest tmf;
-  tmf.immediate = true;
-  tmf.function = core::TmfFunction::task_reassign;
-  tmf.itt = b.next_itt();
-  tmf.referenced_task_tag = read.itt;
-  tmf.cmd_sn = f.cmd_sn;
-  tmf.exp_stat_sn = b.exp_stat_sn;
-  ASSERT_TRUE(b.send(Header{tmf}));
-  answer = b.receive();
-  ASSERT_TRUE(answer.has_value());
-  b.note_stat_sn(*answer);
-  ASSERT_NE(answer->as<core::TaskMgmtResponse>(), nullptr);
-  EXPECT_EQ(answer->as<core::TaskMgmtResponse>()->response, core::TmfResponse::function_complete);
+  EXPECT_EQ(f.reassign(b, read.itt, 0), core::TmfResponse::function_complete);
   std::vector<std::byte> got;
   ASSERT_TRUE(Fixture::collect(b, read.itt, got, 0));
   EXPECT_EQ(got, data);
