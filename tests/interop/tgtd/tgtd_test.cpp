@@ -4,6 +4,7 @@
 #include <future>
 
 #include "interop/support.hpp"
+#include "interop/tgtd_suite.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -17,35 +18,18 @@ using testing::run;
 
 using uiscsi::testing::pattern;
 
-class Tgtd : public ::testing::Test {
+class Tgtd : public testing::TgtdSuite<Tgtd> {
  protected:
-  static inline int port = 0;
-  static inline std::filesystem::path dir;
-  static inline bool up = false;
-
   static void SetUpTestSuite() {
-    if (!testing::have_program("tgtd")) return;
-    port = testing::free_port();
-    dir = testing::temp_dir("tgtd");
-    const std::string ctl = std::string(TGTD_CTL) + " ";
-    const std::string p = std::to_string(port) + " " + dir.string();
-    if (run(ctl + "start " + p) != 0) return;
-    up = run(ctl + "disk " + p + " 1 iqn.2026-11.test:disk 64") == 0 &&
-         run(ctl + "disk " + p + " 2 iqn.2026-11.test:chap 16 uiscsiuser uiscsi-secret-1") == 0 &&
-         run(ctl + "disk " + p +
-             " 3 iqn.2026-11.test:mutual 16 mutualuser mutual-secret-11 tgtduser tgtd-secret-22") ==
-             0 &&
-         run(ctl + "disk " + p + " 4 iqn.2026-11.test:tuned 64") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 4 MaxRecvDataSegmentLength 262144") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 4 InitialR2T No") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 4 FirstBurstLength 262144") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 4 MaxBurstLength 1048576") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 1 HeaderDigest CRC32C,None") == 0 &&
-         run(ctl + "param " + std::to_string(port) + " 1 DataDigest CRC32C,None") == 0;
-  }
-  static void TearDownTestSuite() {
-    if (port) run(std::string(TGTD_CTL) + " stop " + std::to_string(port) + " " + dir.string());
-    if (!dir.empty()) std::filesystem::remove_all(dir);
+    if (!have_tgt() || !start("tgtd")) return;
+    up = add("disk", 1, "iqn.2026-11.test:disk", 64) &&
+         add("disk", 2, "iqn.2026-11.test:chap", 16, "uiscsiuser uiscsi-secret-1") &&
+         add("disk", 3, "iqn.2026-11.test:mutual", 16,
+             "mutualuser mutual-secret-11 tgtduser tgtd-secret-22") &&
+         add("disk", 4, "iqn.2026-11.test:tuned", 64) &&
+         param(4, "MaxRecvDataSegmentLength", "262144") && param(4, "InitialR2T", "No") &&
+         param(4, "FirstBurstLength", "262144") && param(4, "MaxBurstLength", "1048576") &&
+         param(1, "HeaderDigest", "CRC32C,None") && param(1, "DataDigest", "CRC32C,None");
   }
   void SetUp() override {
     if (!testing::have_program("tgtd"))

@@ -14,6 +14,7 @@
 
 #include "fault_proxy.hpp"
 #include "interop/support.hpp"
+#include "interop/tgtd_suite.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -30,30 +31,15 @@ constexpr std::size_t kChunk = 1u << 20;  // 1 MiB per command
 constexpr std::uint32_t kChunkBlocks = kChunk / 512;
 const Lun kLun1 = *Lun::from_number(1);
 
-class TgtdErl0 : public ::testing::Test {
+class TgtdErl0 : public testing::TgtdSuite<TgtdErl0> {
  protected:
-  static inline int port = 0;
-  static inline std::filesystem::path dir;
-  static inline bool up = false;
-
   static void SetUpTestSuite() {
-    if (!testing::have_program("tgtd")) return;
-    port = testing::free_port();
-    dir = testing::temp_dir("tgtd-erl0");
-    const std::string ctl = std::string(TGTD_CTL) + " ";
-    const std::string p = std::to_string(port) + " " + dir.string();
-    if (run(ctl + "start " + p) != 0) return;
+    if (!have_tgt() || !start("tgtd-erl0")) return;
     // Large PDUs and bursts make each 1 MiB command a few PDUs; DefaultTime2Wait 0 makes
     // reinstatement immediate. The tests run one after another, each with its own sessions.
-    const std::string param = ctl + "param " + std::to_string(port) + " 1 ";
-    up = run(ctl + "disk " + p + " 1 iqn.2026-11.test:erl0 64") == 0 &&
-         run(param + "DefaultTime2Wait 0") == 0 &&
-         run(param + "MaxRecvDataSegmentLength 262144") == 0 && run(param + "InitialR2T No") == 0 &&
-         run(param + "FirstBurstLength 262144") == 0 && run(param + "MaxBurstLength 1048576") == 0;
-  }
-  static void TearDownTestSuite() {
-    if (port) run(std::string(TGTD_CTL) + " stop " + std::to_string(port) + " " + dir.string());
-    if (!dir.empty()) std::filesystem::remove_all(dir);
+    up = add("disk", 1, "iqn.2026-11.test:erl0", 64) && param(1, "DefaultTime2Wait", "0") &&
+         param(1, "MaxRecvDataSegmentLength", "262144") && param(1, "InitialR2T", "No") &&
+         param(1, "FirstBurstLength", "262144") && param(1, "MaxBurstLength", "1048576");
   }
   void SetUp() override {
     if (!testing::have_program("tgtd"))

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "interop/tgtd_suite.hpp"
 #include "interop/tgtd_tape/tgtd_library.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/session.hpp"
@@ -42,20 +43,8 @@ const Lun kDriveLun = *Lun::from_number(1);
 const Lun kChangerLun = *Lun::from_number(2);
 constexpr const char* kIqn = "iqn.2026-11.test:changer-driver";
 
-bool have_tgt() {
-  return uiscsi::testing::have_program("tgtd") && uiscsi::testing::have_program("tgtadm") &&
-         uiscsi::testing::have_program("tgtimg");
-}
-
-class TgtdChanger : public ::testing::Test {
+class TgtdChanger : public uiscsi::testing::TgtdSuite<TgtdChanger> {
  protected:
-  static inline int port = 0;
-  static inline std::filesystem::path dir;
-  static inline bool started = false;
-
-  static std::string ctl(const std::string& what) {
-    return std::string(TGTD_CTL) + " " + what + " " + std::to_string(port) + " " + dir.string();
-  }
   // A fresh library for each test: the target is deleted and built again.
   static bool build_library() {
     uiscsi::testing::TgtdLibrary library;
@@ -68,19 +57,10 @@ class TgtdChanger : public ::testing::Test {
     return library.build();
   }
 
-  static void SetUpTestSuite() {
-    if (!have_tgt()) return;
-    port = uiscsi::testing::free_port();
-    dir = uiscsi::testing::temp_dir("tgtd-changer");
-    started = run(ctl("start")) == 0;
-  }
-  static void TearDownTestSuite() {
-    if (started) run(ctl("stop"));
-    if (!dir.empty()) std::filesystem::remove_all(dir);
-  }
+  static void SetUpTestSuite() { up = have_tgt(true) && start("tgtd-changer"); }
   void SetUp() override {
-    if (!have_tgt()) GTEST_SKIP() << "tgt (tgtd, tgtadm, tgtimg) not installed";
-    ASSERT_TRUE(started) << "tgtd did not start; log in " << dir;
+    if (!have_tgt(true)) GTEST_SKIP() << "tgt (tgtd, tgtadm, tgtimg) not installed";
+    ASSERT_TRUE(up) << "tgtd did not start; log in " << dir;
     ASSERT_TRUE(build_library()) << "log in " << dir;
     SessionOptions o;
     o.connect_timeout = std::chrono::seconds(5);

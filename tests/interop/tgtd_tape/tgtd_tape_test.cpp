@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "interop/support.hpp"
+#include "interop/tgtd_suite.hpp"
 #include "interop/tgtd_tape/tgtd_library.hpp"
 #include "support/pattern.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -55,11 +56,8 @@ constexpr std::uint16_t kPicker = 2;
 constexpr std::uint16_t kSlot0 = 10;
 constexpr std::uint16_t kSlot1 = 11;
 
-class TgtdTape : public ::testing::Test {
+class TgtdTape : public uiscsi::testing::TgtdSuite<TgtdTape> {
  protected:
-  static inline int port = 0;
-  static inline std::filesystem::path dir;
-  static inline bool up = false;
   static inline bool changer_up = false;
 
   static std::string adm() {
@@ -79,25 +77,13 @@ class TgtdTape : public ::testing::Test {
   }
 
   static void SetUpTestSuite() {
-    if (!uiscsi::testing::have_program("tgtd") || !uiscsi::testing::have_program("tgtadm") ||
-        !uiscsi::testing::have_program("tgtimg"))
-      return;
-    port = uiscsi::testing::free_port();
-    dir = uiscsi::testing::temp_dir("tgtd-tape");
-    const std::string ctl = std::string(TGTD_CTL) + " ";
-    const std::string p = std::to_string(port) + " " + dir.string();
-    if (run(ctl + "start " + p) != 0) return;
-    up = run(ctl + "tape " + p + " 1 iqn.2026-11.test:tape1 64") == 0 &&
-         run(ctl + "tape " + p + " 2 iqn.2026-11.test:tape2 64") == 0;
+    if (!have_tgt(true) || !start("tgtd-tape")) return;
+    up = add("tape", 1, "iqn.2026-11.test:tape1", 64) &&
+         add("tape", 2, "iqn.2026-11.test:tape2", 64);
     changer_up = up && make_changer();
   }
-  static void TearDownTestSuite() {
-    if (port) run(std::string(TGTD_CTL) + " stop " + std::to_string(port) + " " + dir.string());
-    if (!dir.empty()) std::filesystem::remove_all(dir);
-  }
   void SetUp() override {
-    if (!uiscsi::testing::have_program("tgtd") || !uiscsi::testing::have_program("tgtadm") ||
-        !uiscsi::testing::have_program("tgtimg"))
+    if (!have_tgt(true))
       GTEST_SKIP() << "tgt (tgtd, tgtadm, tgtimg) not installed (scripts/setup.sh installs it)";
     ASSERT_TRUE(up) << "tgtd did not start; log in " << dir;
   }
