@@ -33,10 +33,10 @@ inline std::uint64_t be64(Bytes d, std::size_t off) {
   return core::load_be64(d.data() + off);
 }
 inline bool bit(std::uint8_t v, unsigned n) {
-  return ((v >> n) & 1u) != 0;
+  return ((unsigned{v} >> n) & 1u) != 0;
 }
 inline std::uint8_t bits(std::uint8_t v, unsigned hi, unsigned lo) {
-  return static_cast<std::uint8_t>((v >> lo) & ((1u << (hi - lo + 1)) - 1u));
+  return static_cast<std::uint8_t>((unsigned{v} >> lo) & ((1u << (hi - lo + 1)) - 1u));
 }
 inline std::uint8_t flag(bool b, unsigned n) {
   return b ? static_cast<std::uint8_t>(1u << n) : std::uint8_t{0};
