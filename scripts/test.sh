@@ -34,9 +34,10 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 ninja -C build-asan -j "$JOBS"
 
 step "tests (ASan+UBSan)"
-# Interop tests against real peers ran in the g++ pass; here the pure and in-process tests run.
+# Interop, kernel (qemu) and package tests ran in the g++ pass; here the pure and in-process
+# tests run.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan -j "$JOBS" --timeout 900 -LE 'interop'
+  ctest --test-dir build-asan -j "$JOBS" --timeout 900 -LE 'interop|kernel|package'
 
 step "fuzzers (${FUZZ_SECONDS}s each)"
 scripts/run-fuzzers.sh build-asan "$FUZZ_SECONDS"
