@@ -18,6 +18,9 @@ packages=(
   # benchmark peers (qemu-img bench drives libiscsi writes; libiscsi-dev for bench/tape) and
   # profiling (bench/README.md)
   qemu-utils qemu-block-extra libiscsi-dev linux-perf valgrind
+  # kernel peers in a qemu guest (tests/kernel, doc/kernel-tests.md); the guest kernel, open-iscsi
+  # and mt-st are fetched as .debs into a cache by tests/kernel/build-initramfs.sh, not installed
+  qemu-system-x86 busybox-static cpio kmod
   # test helpers
   python3 procps iproute2 xxd
 )
