@@ -13,7 +13,13 @@ target_compile_options(uiscsi_strict_warnings INTERFACE -Wconversion -Wsign-conv
 function(uiscsi_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
-  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+  # include/ holds the public headers, ${PROJECT_BINARY_DIR}/include the generated
+  # uiscsi/version.hpp, src/ the internal ones.
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                            ${PROJECT_BINARY_DIR}/include ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE uiscsi_strict_warnings)
-  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # PIC with hidden visibility: the same objects make the installed shared libraries
+  # (cmake/Package.cmake), which export only what include/uiscsi marks UISCSI_API.
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden
+                                           VISIBILITY_INLINES_HIDDEN ON)
 endfunction()

@@ -23,6 +23,8 @@ packages=(
   qemu-system-x86 busybox-static cpio kmod
   # test helpers
   python3 procps iproute2 xxd
+  # packaging and documentation (tests/package): the API reference, man page rendering, .deb
+  doxygen groff-base man-db dpkg-dev fakeroot
 )
 
 missing=()

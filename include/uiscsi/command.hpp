@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/scsi/command.hpp"
 #include "uiscsi/scsi/sense.hpp"
@@ -43,7 +44,7 @@ enum class TaskAttribute : std::uint8_t {
 //   never:     fail with errc::command_interrupted if it had been sent.
 enum class RetryPolicy : std::uint8_t { automatic, always, never };
 
-class Command {
+class UISCSI_API Command {
  public:
   explicit Command(scsi::CommandSpec spec) : spec_(spec) {}
   // A raw CDB with explicit lengths. Errors: errc::invalid_argument (empty or > 64 bytes).
@@ -79,7 +80,7 @@ class Command {
   RetryPolicy retry_ = RetryPolicy::automatic;
 };
 
-class Completion {
+class UISCSI_API Completion {
  public:
   Completion() = default;
 
@@ -121,6 +122,6 @@ class Completion {
 
 // The category of Completion::error() codes. The value packs status, sense key, ASC and ASCQ:
 // (status << 24) | (sense_key << 16) | (asc << 8) | ascq.
-const std::error_category& scsi_status_category() noexcept;
+UISCSI_API const std::error_category& scsi_status_category() noexcept;
 
 }  // namespace uiscsi

@@ -10,6 +10,8 @@
 #include <string>
 #include <system_error>
 
+#include "uiscsi/export.hpp"
+
 namespace uiscsi {
 
 // General library errors: misuse, time, cancellation, the connection's life.
@@ -57,17 +59,17 @@ enum class protocol_errc {
 // (status_class << 8) | status_detail, so both survive in the error_code.
 enum class login_errc : int {};
 
-std::error_code make_login_error(std::uint8_t status_class, std::uint8_t status_detail);
+UISCSI_API std::error_code make_login_error(std::uint8_t status_class, std::uint8_t status_detail);
 // Status-Class and Status-Detail of a login_category() error code.
-std::uint8_t login_status_class(std::error_code ec);
-std::uint8_t login_status_detail(std::error_code ec);
+UISCSI_API std::uint8_t login_status_class(std::error_code ec);
+UISCSI_API std::uint8_t login_status_detail(std::error_code ec);
 
-const std::error_category& uiscsi_category() noexcept;
-const std::error_category& protocol_category() noexcept;
-const std::error_category& login_category() noexcept;
+UISCSI_API const std::error_category& uiscsi_category() noexcept;
+UISCSI_API const std::error_category& protocol_category() noexcept;
+UISCSI_API const std::error_category& login_category() noexcept;
 
-std::error_code make_error_code(errc e) noexcept;
-std::error_code make_error_code(protocol_errc e) noexcept;
+UISCSI_API std::error_code make_error_code(errc e) noexcept;
+UISCSI_API std::error_code make_error_code(protocol_errc e) noexcept;
 
 }  // namespace uiscsi
 

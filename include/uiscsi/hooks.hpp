@@ -11,14 +11,15 @@
 #include <string_view>
 #include <system_error>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/lun.hpp"
 
 namespace uiscsi {
 
 enum class SessionState { connecting, logging_in, logged_in, recovering, logged_out, failed };
-std::string_view session_state_name(SessionState s);
+UISCSI_API std::string_view session_state_name(SessionState s);
 
-struct CommandMetrics {
+struct UISCSI_API CommandMetrics {
   std::uint8_t opcode = 0;  // CDB byte 0
   Lun lun;
   std::uint32_t bytes_in = 0;   // read data received
@@ -33,16 +34,16 @@ enum class PduDirection { outbound, inbound };
 enum class LogLevel { debug, info, warning, error };
 
 // Receives log lines. Messages never contain secrets.
-class Logger {
+class UISCSI_API Logger {
  public:
   virtual ~Logger() = default;
   virtual void log(LogLevel level, std::string_view message) = 0;
 };
 
 // A Logger that writes "uiscsi: <level>: message" lines to stderr at or above `min_level`.
-std::shared_ptr<Logger> make_stderr_logger(LogLevel min_level = LogLevel::info);
+UISCSI_API std::shared_ptr<Logger> make_stderr_logger(LogLevel min_level = LogLevel::info);
 
-struct Hooks {
+struct UISCSI_API Hooks {
   std::function<void(const CommandMetrics&)> on_command;
   std::function<void(SessionState, std::error_code)> on_state;
   // The PDU as on the wire without digests and padding: BHS, AHS, data segment.

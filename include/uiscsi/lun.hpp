@@ -12,11 +12,12 @@
 #include <span>
 #include <string>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/result.hpp"
 
 namespace uiscsi {
 
-class Lun {
+class UISCSI_API Lun {
  public:
   // SAM-5 single-level addressing methods (ADDRESS METHOD field, byte 0 bits 7-6, plus the
   // extended methods of table 11).

@@ -20,12 +20,13 @@
 #include <span>
 #include <string>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/hooks.hpp"
 #include "uiscsi/result.hpp"
 
 namespace uiscsi {
 
-class PcapWriter : public std::enable_shared_from_this<PcapWriter> {
+class UISCSI_API PcapWriter : public std::enable_shared_from_this<PcapWriter> {
  public:
   struct Options {
     std::uint32_t initiator_address = 0x0a000001;  // 10.0.0.1

@@ -14,11 +14,13 @@
 #include <utility>
 #include <variant>
 
+#include "uiscsi/export.hpp"
+
 namespace uiscsi {
 
 // Wraps an error for construction of a Result, like std::unexpected:
 //   return Unexpected(errc::timed_out);
-class Unexpected {
+class UISCSI_API Unexpected {
  public:
   explicit Unexpected(std::error_code ec) : ec_(ec) {}
   template <class E>

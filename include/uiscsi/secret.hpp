@@ -8,9 +8,11 @@
 #include <string_view>
 #include <utility>
 
+#include "uiscsi/export.hpp"
+
 namespace uiscsi {
 
-class Secret {
+class UISCSI_API Secret {
  public:
   Secret() = default;
   explicit Secret(std::string_view value) : value_(value) {}

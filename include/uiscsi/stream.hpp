@@ -21,18 +21,19 @@
 #include <optional>
 #include <span>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/session.hpp"
 
 namespace uiscsi {
 
-struct StreamOptions {
+struct UISCSI_API StreamOptions {
   std::size_t depth = 4;                         // commands in flight
   std::size_t buffer_bytes = 1u << 20;           // per command (read: its data_in size at most)
   std::chrono::milliseconds command_timeout{0};  // per command; 0: the session's default
 };
 
 // Receives read data in order. Return an error to stop the stream (it then fails with it).
-class StreamSink {
+class UISCSI_API StreamSink {
  public:
   virtual ~StreamSink() = default;
   virtual Result<void> write(std::span<const std::byte> data) = 0;
@@ -40,13 +41,13 @@ class StreamSink {
 
 // Supplies write data in order: fill `buffer` and return how many bytes were written into it
 // (0: the end). Return an error to stop the stream.
-class StreamSource {
+class UISCSI_API StreamSource {
  public:
   virtual ~StreamSource() = default;
   virtual Result<std::size_t> read(std::span<std::byte> buffer) = 0;
 };
 
-struct StreamStats {
+struct UISCSI_API StreamStats {
   std::uint64_t commands = 0;
   std::uint64_t bytes = 0;
   std::size_t max_in_flight = 0;      // never above StreamOptions::depth
@@ -66,22 +67,22 @@ using AcceptCompletion = std::function<bool(const Completion&)>;
 // Runs a read pipeline to its end. Errors: the first transport error (connection lost,
 // timeout), the sink's error, or errc::cancelled; a SCSI status that `accept` refuses ends the
 // stream normally with stats.stopped_by set.
-Result<StreamStats> run_read_stream(Session& session, Lun lun, NextReadCommand next,
-                                    StreamSink& sink, const StreamOptions& options = {},
-                                    AcceptCompletion accept = {},
-                                    const std::atomic<bool>* cancel = nullptr);
+UISCSI_API Result<StreamStats> run_read_stream(Session& session, Lun lun, NextReadCommand next,
+                                               StreamSink& sink, const StreamOptions& options = {},
+                                               AcceptCompletion accept = {},
+                                               const std::atomic<bool>* cancel = nullptr);
 
 // Reads `block_count` blocks from `lba` with READ(16), in chunks of options.buffer_bytes.
-Result<StreamStats> read_blocks(Session& session, Lun lun, std::uint64_t lba,
-                                std::uint64_t block_count, std::uint32_t block_size,
-                                StreamSink& sink, const StreamOptions& options = {},
-                                const std::atomic<bool>* cancel = nullptr);
+UISCSI_API Result<StreamStats> read_blocks(Session& session, Lun lun, std::uint64_t lba,
+                                           std::uint64_t block_count, std::uint32_t block_size,
+                                           StreamSink& sink, const StreamOptions& options = {},
+                                           const std::atomic<bool>* cancel = nullptr);
 
 // Writes what `source` supplies from `lba` on with WRITE(16), in chunks of
 // options.buffer_bytes; a last partial block is padded with zeros. Stops at `max_blocks`.
-Result<StreamStats> write_blocks(Session& session, Lun lun, std::uint64_t lba,
-                                 std::uint64_t max_blocks, std::uint32_t block_size,
-                                 StreamSource& source, const StreamOptions& options = {},
-                                 const std::atomic<bool>* cancel = nullptr);
+UISCSI_API Result<StreamStats> write_blocks(Session& session, Lun lun, std::uint64_t lba,
+                                            std::uint64_t max_blocks, std::uint32_t block_size,
+                                            StreamSource& source, const StreamOptions& options = {},
+                                            const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace uiscsi

@@ -15,12 +15,13 @@
 #include <string>
 #include <string_view>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/secret.hpp"
 
 namespace uiscsi {
 
-struct IscsiUrl {
+struct UISCSI_API IscsiUrl {
   std::string host;
   std::uint16_t port = 3260;
   std::string target;  // empty: a portal only (discovery)
@@ -39,6 +40,6 @@ struct IscsiUrl {
 };
 
 // Errors: errc::invalid_url, with no part of the input (which may hold a password) kept.
-Result<IscsiUrl> parse_iscsi_url(std::string_view text);
+UISCSI_API Result<IscsiUrl> parse_iscsi_url(std::string_view text);
 
 }  // namespace uiscsi

@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/result.hpp"
 
 namespace uiscsi::scsi {
@@ -27,7 +28,7 @@ enum class DataDirection : std::uint8_t {
 // A command descriptor block of 1 to kMaxLength bytes (SPC-4 section 4.2). Fixed capacity, so
 // a Cdb is a plain value with no allocation. 16 bytes fit in the iSCSI BHS; longer CDBs need
 // the extended CDB AHS, which is the initiator's job.
-class Cdb {
+class UISCSI_API Cdb {
  public:
   static constexpr std::size_t kMaxLength = 64;
 
@@ -52,7 +53,7 @@ class Cdb {
   // Byte i. Precondition: i < size().
   [[nodiscard]] std::uint8_t operator[](std::size_t i) const;
 
-  friend bool operator==(const Cdb& a, const Cdb& b);
+  friend UISCSI_API bool operator==(const Cdb& a, const Cdb& b);
 
  private:
   std::array<std::byte, kMaxLength> bytes_{};
@@ -63,7 +64,7 @@ class Cdb {
 // Contract of every builder: direction is none exactly when both lengths are 0, from_device
 // when only data_in_length is non-zero, to_device when only data_out_length is, and
 // bidirectional when both are.
-struct CommandSpec {
+struct UISCSI_API CommandSpec {
   Cdb cdb{};
   DataDirection direction = DataDirection::none;
   std::uint32_t data_in_length = 0;   // expected Data-In bytes (allocation or transfer length)
@@ -86,7 +87,7 @@ enum class Status : std::uint8_t {
 };
 
 // "GOOD", "CHECK CONDITION", ...; "UNKNOWN STATUS" for other values.
-std::string_view status_name(Status status) noexcept;
+UISCSI_API std::string_view status_name(Status status) noexcept;
 
 // PERIPHERAL DEVICE TYPE of INQUIRY byte 0 bits 4-0 (SPC-4 section 6.4.2, table 140).
 enum class PeripheralDeviceType : std::uint8_t {
@@ -111,7 +112,7 @@ enum class PeripheralDeviceType : std::uint8_t {
 
 // Short lower-case names as tools print them: "disk", "tape", "changer", "cd/dvd", ...;
 // "reserved" for unassigned codes.
-std::string_view device_type_name(PeripheralDeviceType type) noexcept;
+UISCSI_API std::string_view device_type_name(PeripheralDeviceType type) noexcept;
 
 // Operation codes. Several are shared between command sets with different meanings
 // (0x01 REWIND / REZERO UNIT, 0x1B LOAD UNLOAD / START STOP UNIT, 0x2B LOCATE(10) / POSITION TO
@@ -191,6 +192,6 @@ inline constexpr std::uint8_t kReportSupportedOperationCodes = 0x0c;  // MAINTEN
 
 // The command's name for logs ("READ(16)", "SPACE(6)", "MOVE MEDIUM"), taking the device type
 // into account where an opcode is shared; "UNKNOWN" for codes this library does not build.
-std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcept;
+UISCSI_API std::string_view opcode_name(std::uint8_t op, PeripheralDeviceType type) noexcept;
 
 }  // namespace uiscsi::scsi

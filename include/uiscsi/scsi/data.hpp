@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/lun.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -36,7 +37,7 @@ namespace uiscsi::scsi {
 
 // Standard INQUIRY data (SPC-4 6.4.2). Needs at least the 5-byte header; fields past
 // the end of the returned data (or past 5 + ADDITIONAL LENGTH) read as zero / empty.
-struct InquiryData {
+struct UISCSI_API InquiryData {
   std::uint8_t peripheral_qualifier = 0;  // byte 0 bits 7-5 (0: LU connected)
   PeripheralDeviceType device_type = PeripheralDeviceType::direct_access;
   bool rmb = false;                       // removable medium (byte 1 bit 7)
@@ -58,10 +59,10 @@ struct InquiryData {
   std::string revision{};                 // PRODUCT REVISION LEVEL, trimmed
   std::vector<std::uint16_t> version_descriptors{};  // non-zero entries of bytes 58-73
 };
-Result<InquiryData> parse_inquiry(std::span<const std::byte> data);
+UISCSI_API Result<InquiryData> parse_inquiry(std::span<const std::byte> data);
 
 // The 4-byte header every VPD page starts with (SPC-4 7.8) and the page bytes after it.
-struct VpdPage {
+struct UISCSI_API VpdPage {
   std::uint8_t peripheral_qualifier = 0;
   PeripheralDeviceType device_type = PeripheralDeviceType::direct_access;
   std::uint8_t page_code = 0;
@@ -70,7 +71,7 @@ struct VpdPage {
   [[nodiscard]] bool truncated() const { return payload.size() < page_length; }
 };
 // truncated_data if fewer than 4 bytes.
-Result<VpdPage> parse_vpd_page(std::span<const std::byte> data);
+UISCSI_API Result<VpdPage> parse_vpd_page(std::span<const std::byte> data);
 
 // VPD page codes this library decodes.
 namespace vpd {
@@ -84,9 +85,10 @@ inline constexpr std::uint8_t kLogicalBlockProvisioning = 0xb2;
 
 // Each page parser checks the page code (malformed_data on a mismatch).
 // Supported VPD pages (page 00h): the page codes listed.
-Result<std::vector<std::uint8_t>> parse_vpd_supported_pages(std::span<const std::byte> data);
+UISCSI_API Result<std::vector<std::uint8_t>> parse_vpd_supported_pages(
+    std::span<const std::byte> data);
 // Unit serial number (page 80h): the PRODUCT SERIAL NUMBER with blanks and NULs trimmed.
-Result<std::string> parse_vpd_unit_serial(std::span<const std::byte> data);
+UISCSI_API Result<std::string> parse_vpd_unit_serial(std::span<const std::byte> data);
 
 // CODE SET (SPC-4 7.8, device identification page).
 enum class CodeSet : std::uint8_t { binary = 1, ascii = 2, utf8 = 3 };
@@ -108,7 +110,7 @@ enum class DesignatorType : std::uint8_t {
 
 // One designation descriptor of the device identification page (also used by READ ELEMENT
 // STATUS for data transfer device identifiers).
-struct Designator {
+struct UISCSI_API Designator {
   std::uint8_t protocol_identifier = 0;  // byte 0 bits 7-4, meaningful when piv
   CodeSet code_set = CodeSet::binary;    // byte 0 bits 3-0
   bool piv = false;                      // byte 1 bit 7
@@ -122,20 +124,21 @@ struct Designator {
 // Device identification (page 83h): every complete descriptor present. A descriptor whose
 // length runs past the page length is malformed_data; one cut short by the allocation length is
 // dropped.
-Result<std::vector<Designator>> parse_vpd_device_identification(std::span<const std::byte> data);
+UISCSI_API Result<std::vector<Designator>> parse_vpd_device_identification(
+    std::span<const std::byte> data);
 
 // The logical unit designator to name a LUN by: association logical_unit, preferring NAA
 // (IEEE registered extended 6h, then 5h, then others), then EUI-64, then SCSI name string, then
 // T10 vendor ID. nullptr if none.
-const Designator* pick_lu_designator(std::span<const Designator> designators);
+UISCSI_API const Designator* pick_lu_designator(std::span<const Designator> designators);
 
 // Text form of a designator: "naa.6001405abcdef...", "eui.0011223344556677",
 // "t10.LIO-ORG IBLOCK ..." (ASCII), the SCSI name string as is, hex otherwise.
-std::string designator_string(const Designator& d);
+UISCSI_API std::string designator_string(const Designator& d);
 
 // Block limits (page B0h, SBC-3). Fields the page does not reach read as 0, which SBC-3
 // defines as "no limit reported" for all of them.
-struct BlockLimitsVpd {
+struct UISCSI_API BlockLimitsVpd {
   bool wsnz = false;                              // byte 4 bit 0
   std::uint8_t max_compare_and_write_length = 0;  // byte 5, blocks
   std::uint16_t optimal_transfer_length_granularity = 0;
@@ -151,10 +154,10 @@ struct BlockLimitsVpd {
 
   bool operator==(const BlockLimitsVpd&) const = default;
 };
-Result<BlockLimitsVpd> parse_vpd_block_limits(std::span<const std::byte> data);
+UISCSI_API Result<BlockLimitsVpd> parse_vpd_block_limits(std::span<const std::byte> data);
 
 // Block device characteristics (page B1h, SBC-3).
-struct BlockCharacteristicsVpd {
+struct UISCSI_API BlockCharacteristicsVpd {
   std::uint16_t medium_rotation_rate = 0;  // 0 not reported, 1 non-rotating (SSD), else rpm
   std::uint8_t product_type = 0;           // byte 6
   std::uint8_t wabereq = 0;                // byte 7 bits 7-6
@@ -165,13 +168,14 @@ struct BlockCharacteristicsVpd {
 
   bool operator==(const BlockCharacteristicsVpd&) const = default;
 };
-Result<BlockCharacteristicsVpd> parse_vpd_block_characteristics(std::span<const std::byte> data);
+UISCSI_API Result<BlockCharacteristicsVpd> parse_vpd_block_characteristics(
+    std::span<const std::byte> data);
 
 // PROVISIONING TYPE of page B2h.
 enum class ProvisioningType : std::uint8_t { full = 0, resource = 1, thin = 2 };
 
 // Logical block provisioning (page B2h, SBC-3). Needs the first 8 bytes.
-struct LogicalBlockProvisioningVpd {
+struct UISCSI_API LogicalBlockProvisioningVpd {
   std::uint8_t threshold_exponent = 0;  // byte 4
   bool lbpu = false;                    // byte 5 bit 7: UNMAP supported
   bool lbpws = false;                   // byte 5 bit 6: WRITE SAME(16) with UNMAP
@@ -185,7 +189,7 @@ struct LogicalBlockProvisioningVpd {
 
   bool operator==(const LogicalBlockProvisioningVpd&) const = default;
 };
-Result<LogicalBlockProvisioningVpd> parse_vpd_logical_block_provisioning(
+UISCSI_API Result<LogicalBlockProvisioningVpd> parse_vpd_logical_block_provisioning(
     std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
@@ -193,7 +197,7 @@ Result<LogicalBlockProvisioningVpd> parse_vpd_logical_block_provisioning(
 // ---------------------------------------------------------------------------------------------
 
 // READ CAPACITY(10) / (16) parameter data. The (10) form fills last_lba and block_length only.
-struct CapacityData {
+struct UISCSI_API CapacityData {
   std::uint64_t last_lba = 0;            // RETURNED LOGICAL BLOCK ADDRESS (the last LBA)
   std::uint32_t block_length = 0;        // LOGICAL BLOCK LENGTH IN BYTES
   std::uint8_t p_type = 0;               // byte 12 bits 3-1
@@ -213,24 +217,24 @@ struct CapacityData {
   bool operator==(const CapacityData&) const = default;
 };
 // Needs 8 bytes.
-Result<CapacityData> parse_read_capacity10(std::span<const std::byte> data);
+UISCSI_API Result<CapacityData> parse_read_capacity10(std::span<const std::byte> data);
 // Needs 12 bytes (LBA and block length); bytes 12-15 are read when present.
-Result<CapacityData> parse_read_capacity16(std::span<const std::byte> data);
+UISCSI_API Result<CapacityData> parse_read_capacity16(std::span<const std::byte> data);
 
-struct ReportLunsData {
+struct UISCSI_API ReportLunsData {
   std::uint32_t lun_list_length = 0;  // LUN LIST LENGTH as announced, in bytes
   std::vector<Lun> luns{};            // the complete entries present
   [[nodiscard]] bool truncated() const { return luns.size() * 8 < lun_list_length; }
 };
 // Needs the 8-byte header; malformed_data if LUN LIST LENGTH is not a multiple of 8.
-Result<ReportLunsData> parse_report_luns(std::span<const std::byte> data);
+UISCSI_API Result<ReportLunsData> parse_report_luns(std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
 // Mode parameters (SPC-4 7.5)
 // ---------------------------------------------------------------------------------------------
 
 // The mode parameter header of MODE SENSE / MODE SELECT (6) and (10) forms.
-struct ModeParameterHeader {
+struct UISCSI_API ModeParameterHeader {
   std::uint16_t mode_data_length = 0;  // as announced (bytes after this field); 0 for SELECT
   std::uint8_t medium_type = 0;
   // DEVICE-SPECIFIC PARAMETER: disks WP bit 7, DPOFUA bit 4 (SBC-3); tapes WP bit 7, BUFFERED
@@ -248,7 +252,7 @@ struct ModeParameterHeader {
 // is the DENSITY CODE and bytes 1-3 the NUMBER OF BLOCKS; for direct-access devices (SBC-3
 // short LBA form) bytes 0-3 are the number of blocks and density_code is 0. The long LBA form
 // (16 bytes) carries a 64-bit block count and no density code.
-struct BlockDescriptor {
+struct UISCSI_API BlockDescriptor {
   std::uint8_t density_code = 0;
   std::uint64_t number_of_blocks = 0;
   std::uint32_t block_length = 0;  // 24 bits in the 8-byte forms; 0 = variable (tape)
@@ -258,7 +262,7 @@ struct BlockDescriptor {
 
 // One mode page or subpage (SPC-4 7.5): the 2-byte (page_0) or 4-byte (sub_page) header
 // followed by the mode parameters.
-struct ModePage {
+struct UISCSI_API ModePage {
   std::uint8_t page_code = 0;  // 6 bits
   std::uint8_t subpage = 0;    // 0 for page_0 format
   bool ps = false;             // parameters saveable (byte 0 bit 7); reserved in MODE SELECT
@@ -270,7 +274,7 @@ struct ModePage {
   bool operator==(const ModePage&) const = default;
 };
 
-struct ModeParameters {
+struct UISCSI_API ModeParameters {
   ModeParameterHeader header{};
   std::vector<BlockDescriptor> block_descriptors{};
   std::vector<ModePage> pages{};
@@ -285,10 +289,10 @@ struct ModeParameters {
 // descriptors and pages inside both the span and MODE DATA LENGTH; a last page cut short by the
 // allocation length is dropped. malformed_data if the block descriptor length is not a multiple
 // of the descriptor size.
-Result<ModeParameters> parse_mode_sense6(std::span<const std::byte> data,
-                                         PeripheralDeviceType device_type);
-Result<ModeParameters> parse_mode_sense10(std::span<const std::byte> data,
-                                          PeripheralDeviceType device_type);
+UISCSI_API Result<ModeParameters> parse_mode_sense6(std::span<const std::byte> data,
+                                                    PeripheralDeviceType device_type);
+UISCSI_API Result<ModeParameters> parse_mode_sense10(std::span<const std::byte> data,
+                                                     PeripheralDeviceType device_type);
 
 // Mode page codes this library decodes.
 namespace mode_page {
@@ -299,7 +303,7 @@ inline constexpr std::uint8_t kAllPages = 0x3f;
 }  // namespace mode_page
 
 // Data compression mode page 0Fh (SSC-3): 14 bytes of parameters.
-struct DataCompressionPage {
+struct UISCSI_API DataCompressionPage {
   bool dce = false;                           // byte 2 bit 7: compression enabled
   bool dcc = false;                           // byte 2 bit 6: compression capable
   bool dde = false;                           // byte 3 bit 7: decompression enabled
@@ -310,15 +314,15 @@ struct DataCompressionPage {
   bool operator==(const DataCompressionPage&) const = default;
 };
 // malformed_data if `page` is not page 0Fh; truncated_data if under 10 parameter bytes.
-Result<DataCompressionPage> parse_data_compression_page(const ModePage& page);
+UISCSI_API Result<DataCompressionPage> parse_data_compression_page(const ModePage& page);
 // Read-modify-write: a copy of `page` (0Fh as returned by MODE SENSE) with DCE set to `dce`,
 // DDE set to *dde when given, PS cleared, and every other byte untouched, ready for
 // build_mode_parameters6/10. Errors as parse_data_compression_page.
-Result<ModePage> with_data_compression(const ModePage& page, bool dce,
-                                       std::optional<bool> dde = std::nullopt);
+UISCSI_API Result<ModePage> with_data_compression(const ModePage& page, bool dce,
+                                                  std::optional<bool> dde = std::nullopt);
 
 // Device configuration mode page 10h (SSC-3).
-struct DeviceConfigurationPage {
+struct UISCSI_API DeviceConfigurationPage {
   bool cap = false;                   // byte 2 bit 6: change active partition
   bool caf = false;                   // byte 2 bit 5
   std::uint8_t active_format = 0;     // byte 2 bits 4-0
@@ -351,10 +355,10 @@ struct DeviceConfigurationPage {
 
   bool operator==(const DeviceConfigurationPage&) const = default;
 };
-Result<DeviceConfigurationPage> parse_device_configuration_page(const ModePage& page);
+UISCSI_API Result<DeviceConfigurationPage> parse_device_configuration_page(const ModePage& page);
 
 // Medium partition mode page 11h (SSC-3).
-struct MediumPartitionPage {
+struct UISCSI_API MediumPartitionPage {
   std::uint8_t max_additional_partitions = 0;      // byte 2
   std::uint8_t additional_partitions_defined = 0;  // byte 3
   bool fdp = false;                                // byte 4 bit 7
@@ -370,22 +374,22 @@ struct MediumPartitionPage {
 
   bool operator==(const MediumPartitionPage&) const = default;
 };
-Result<MediumPartitionPage> parse_medium_partition_page(const ModePage& page);
+UISCSI_API Result<MediumPartitionPage> parse_medium_partition_page(const ModePage& page);
 
 // ---------------------------------------------------------------------------------------------
 // PERSISTENT RESERVE IN (SPC-4), REPORT SUPPORTED OPERATION CODES (SPC-4)
 // ---------------------------------------------------------------------------------------------
 
-struct PrKeys {
+struct UISCSI_API PrKeys {
   std::uint32_t generation = 0;         // PRGENERATION
   std::uint32_t additional_length = 0;  // as announced
   std::vector<std::uint64_t> keys{};    // complete keys present
   [[nodiscard]] bool truncated() const { return keys.size() * 8 < additional_length; }
 };
 // READ KEYS data. Needs the 8-byte header; malformed_data if ADDITIONAL LENGTH % 8 != 0.
-Result<PrKeys> parse_pr_read_keys(std::span<const std::byte> data);
+UISCSI_API Result<PrKeys> parse_pr_read_keys(std::span<const std::byte> data);
 
-struct PrReservation {
+struct UISCSI_API PrReservation {
   std::uint32_t generation = 0;
   bool reserved = false;  // ADDITIONAL LENGTH 10h: a reservation exists
   std::uint64_t key = 0;
@@ -394,10 +398,10 @@ struct PrReservation {
 };
 // READ RESERVATION data. Needs 8 bytes, and 24 when ADDITIONAL LENGTH says a reservation
 // follows.
-Result<PrReservation> parse_pr_read_reservation(std::span<const std::byte> data);
+UISCSI_API Result<PrReservation> parse_pr_read_reservation(std::span<const std::byte> data);
 
 // REPORT CAPABILITIES data (SPC-4 6.13.4), 8 bytes.
-struct PrCapabilities {
+struct UISCSI_API PrCapabilities {
   bool rlr_c = false;               // byte 2 bit 7: replace lost reservation capable
   bool crh = false;                 // byte 2 bit 4: compatible reservation handling
   bool sip_c = false;               // byte 2 bit 3: SPEC_I_PT capable
@@ -419,11 +423,11 @@ inline constexpr std::uint16_t kWriteExclusive = 0x0200;
 inline constexpr std::uint16_t kExclusiveAccessAllRegistrants = 0x0001;
 }  // namespace pr_type_mask
 // Needs all 8 bytes; malformed_data if LENGTH is below 8.
-Result<PrCapabilities> parse_pr_report_capabilities(std::span<const std::byte> data);
+UISCSI_API Result<PrCapabilities> parse_pr_report_capabilities(std::span<const std::byte> data);
 
 // One descriptor of READ FULL STATUS data (SPC-4 6.13.5): a registration and, for the holder,
 // the reservation.
-struct PrFullStatusDescriptor {
+struct UISCSI_API PrFullStatusDescriptor {
   std::uint64_t key = 0;
   bool all_tg_pt = false;           // byte 12 bit 1
   bool reservation_holder = false;  // byte 12 bit 0 (R_HOLDER)
@@ -433,42 +437,42 @@ struct PrFullStatusDescriptor {
   std::vector<std::byte> transport_id{};  // the TransportID (see make_iscsi_transport_id)
   bool operator==(const PrFullStatusDescriptor&) const = default;
 };
-struct PrFullStatus {
+struct UISCSI_API PrFullStatus {
   std::uint32_t generation = 0;
   std::uint32_t additional_length = 0;                // as announced
   std::vector<PrFullStatusDescriptor> descriptors{};  // the complete descriptors present
 };
 // Needs the 8-byte header; a descriptor cut short by the allocation length is dropped, one
 // overrunning ADDITIONAL LENGTH is malformed_data.
-Result<PrFullStatus> parse_pr_read_full_status(std::span<const std::byte> data);
+UISCSI_API Result<PrFullStatus> parse_pr_read_full_status(std::span<const std::byte> data);
 
 // An iSCSI TransportID (SPC-4 7.6.4.6): FORMAT CODE 00b with the iSCSI name alone, or 01b with
 // "name,i,0x<12 hex digits of the ISID>" when isid is given; NUL-terminated and padded to a
 // multiple of 4 bytes. The name is cut at 223 bytes.
-std::vector<std::byte> make_iscsi_transport_id(std::string_view iscsi_name,
-                                               std::optional<std::uint64_t> isid = std::nullopt);
+UISCSI_API std::vector<std::byte> make_iscsi_transport_id(
+    std::string_view iscsi_name, std::optional<std::uint64_t> isid = std::nullopt);
 
 // PROVISIONING STATUS of GET LBA STATUS descriptors (SBC-3 5.7).
 enum class ProvisioningStatus : std::uint8_t { mapped = 0, deallocated = 1, anchored = 2 };
-struct LbaStatusDescriptor {
+struct UISCSI_API LbaStatusDescriptor {
   std::uint64_t lba = 0;
   std::uint32_t blocks = 0;
   ProvisioningStatus status = ProvisioningStatus::mapped;
   bool operator==(const LbaStatusDescriptor&) const = default;
 };
-struct LbaStatus {
+struct UISCSI_API LbaStatus {
   std::uint32_t parameter_data_length = 0;  // as announced (bytes after byte 3)
   std::vector<LbaStatusDescriptor> descriptors{};
 };
 // GET LBA STATUS data: needs the 8-byte header; complete 16-byte descriptors are kept.
-Result<LbaStatus> parse_get_lba_status(std::span<const std::byte> data);
+UISCSI_API Result<LbaStatus> parse_get_lba_status(std::span<const std::byte> data);
 
-struct CommandTimeouts {
+struct UISCSI_API CommandTimeouts {
   std::uint32_t nominal = 0;      // seconds
   std::uint32_t recommended = 0;  // seconds
   bool operator==(const CommandTimeouts&) const = default;
 };
-struct SupportedOpcode {
+struct UISCSI_API SupportedOpcode {
   std::uint8_t opcode = 0;
   std::uint16_t service_action = 0;
   bool servactv = false;  // service_action is meaningful
@@ -476,12 +480,12 @@ struct SupportedOpcode {
   std::optional<CommandTimeouts> timeouts{};  // when CTDP is set (RCTD requested)
   bool operator==(const SupportedOpcode&) const = default;
 };
-struct SupportedOpcodes {
+struct UISCSI_API SupportedOpcodes {
   std::uint32_t command_data_length = 0;  // as announced
   std::vector<SupportedOpcode> commands{};
 };
 // The all-commands form (REPORTING OPTIONS 000b) of REPORT SUPPORTED OPERATION CODES.
-Result<SupportedOpcodes> parse_supported_opcodes(std::span<const std::byte> data);
+UISCSI_API Result<SupportedOpcodes> parse_supported_opcodes(std::span<const std::byte> data);
 
 // SUPPORT field values of the one-command form (SPC-4 6.35.3).
 namespace opcode_support {
@@ -491,20 +495,20 @@ inline constexpr std::uint8_t kStandard = 0x3;      // supported as in a SCSI st
 inline constexpr std::uint8_t kVendor = 0x5;        // supported in a vendor-specific way
 }  // namespace opcode_support
 // The one-command forms (REPORTING OPTIONS 001b-011b) of REPORT SUPPORTED OPERATION CODES.
-struct SupportedOpcodeOne {
+struct UISCSI_API SupportedOpcodeOne {
   std::uint8_t support = 0;                   // byte 1 bits 2-0 (opcode_support)
   std::vector<std::uint8_t> cdb_usage{};      // CDB USAGE DATA, CDB SIZE bytes
   std::optional<CommandTimeouts> timeouts{};  // when CTDP is set
   bool operator==(const SupportedOpcodeOne&) const = default;
 };
 // Needs the 4-byte header; truncated_data when the usage data or timeouts descriptor is cut.
-Result<SupportedOpcodeOne> parse_supported_opcode_one(std::span<const std::byte> data);
+UISCSI_API Result<SupportedOpcodeOne> parse_supported_opcode_one(std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
 // LOG SENSE (SPC-4 7.3) and TapeAlert (SSC-3)
 // ---------------------------------------------------------------------------------------------
 
-struct LogParameter {
+struct UISCSI_API LogParameter {
   std::uint16_t code = 0;
   std::uint8_t control = 0;  // byte 2: DU 7, TSD 5, ETC 4, TMC 3-2, FORMAT AND LINKING 1-0
   std::vector<std::byte> value{};
@@ -513,7 +517,7 @@ struct LogParameter {
   [[nodiscard]] std::uint64_t as_integer() const;
   bool operator==(const LogParameter&) const = default;
 };
-struct LogPage {
+struct UISCSI_API LogPage {
   std::uint8_t page_code = 0;
   std::uint8_t subpage = 0;
   bool ds = false;                // byte 0 bit 7
@@ -524,31 +528,31 @@ struct LogPage {
   [[nodiscard]] const LogParameter* find(std::uint16_t code) const;
 };
 // Needs the 4-byte header; keeps complete parameters inside both span and PAGE LENGTH.
-Result<LogPage> parse_log_page(std::span<const std::byte> data);
+UISCSI_API Result<LogPage> parse_log_page(std::span<const std::byte> data);
 
 inline constexpr std::uint8_t kTapeAlertLogPage = 0x2e;
 // The TapeAlert flags set in a log page 2Eh: parameter codes 1..64 whose value byte has bit 0
 // set, in increasing order. malformed_data if `page` is not page 2Eh.
-Result<std::vector<std::uint8_t>> tape_alert_flags(const LogPage& page);
+UISCSI_API Result<std::vector<std::uint8_t>> tape_alert_flags(const LogPage& page);
 // Name of TapeAlert flag 1..64 ("Read warning", "Clean now", ...); "Reserved" or "Obsolete"
 // for flags without an assignment, "Invalid" outside 1..64.
-std::string_view tape_alert_name(std::uint8_t flag) noexcept;
+UISCSI_API std::string_view tape_alert_name(std::uint8_t flag) noexcept;
 
 // ---------------------------------------------------------------------------------------------
 // SSC-3 tape data
 // ---------------------------------------------------------------------------------------------
 
-struct BlockLimits {
+struct UISCSI_API BlockLimits {
   std::uint8_t granularity = 0;        // byte 0 bits 4-0: block lengths are multiples of 2^g
   std::uint32_t max_block_length = 0;  // 24 bits; 0 = not specified
   std::uint16_t min_block_length = 0;
   bool operator==(const BlockLimits&) const = default;
 };
 // READ BLOCK LIMITS data; needs 6 bytes.
-Result<BlockLimits> parse_read_block_limits(std::span<const std::byte> data);
+UISCSI_API Result<BlockLimits> parse_read_block_limits(std::span<const std::byte> data);
 
 // READ POSITION data in any of its forms. Fields a form does not carry stay 0 / false.
-struct TapePosition {
+struct UISCSI_API TapePosition {
   bool bop = false;   // beginning of partition
   bool eop = false;   // end of partition (past early warning)
   bool bpew = false;  // beyond programmable early warning (short and extended forms)
@@ -569,9 +573,10 @@ struct TapePosition {
 };
 // Needs 20 bytes (short forms) or 32 (long and extended forms). unsupported_format for other
 // service actions.
-Result<TapePosition> parse_read_position(std::span<const std::byte> data, ReadPositionForm form);
+UISCSI_API Result<TapePosition> parse_read_position(std::span<const std::byte> data,
+                                                    ReadPositionForm form);
 
-struct DensityDescriptor {
+struct UISCSI_API DensityDescriptor {
   std::uint8_t primary_density_code = 0;
   std::uint8_t secondary_density_code = 0;
   bool wrtok = false;             // byte 2 bit 7: the drive can write this density
@@ -587,19 +592,19 @@ struct DensityDescriptor {
 
   bool operator==(const DensityDescriptor&) const = default;
 };
-struct DensitySupport {
+struct UISCSI_API DensitySupport {
   std::uint16_t available_length = 0;  // AVAILABLE DENSITY SUPPORT LENGTH as announced
   std::vector<DensityDescriptor> descriptors{};
 };
 // REPORT DENSITY SUPPORT data (MEDIUM TYPE=0). Descriptors are 52 bytes, or DESCRIPTOR LENGTH
 // + 5 when DLV is set.
-Result<DensitySupport> parse_report_density_support(std::span<const std::byte> data);
+UISCSI_API Result<DensitySupport> parse_report_density_support(std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
 // SMC-3 READ ELEMENT STATUS
 // ---------------------------------------------------------------------------------------------
 
-struct ElementStatus {
+struct UISCSI_API ElementStatus {
   ElementType type = ElementType::all;
   std::uint16_t address = 0;
   bool full = false;    // byte 2 bit 0
@@ -621,7 +626,7 @@ struct ElementStatus {
 
   bool operator==(const ElementStatus&) const = default;
 };
-struct ElementStatusData {
+struct UISCSI_API ElementStatusData {
   std::uint16_t first_address = 0;           // FIRST ELEMENT ADDRESS REPORTED
   std::uint16_t elements_available = 0;      // NUMBER OF ELEMENTS AVAILABLE
   std::uint32_t report_bytes_available = 0;  // BYTE COUNT OF REPORT AVAILABLE
@@ -630,7 +635,7 @@ struct ElementStatusData {
 // Needs the 8-byte header. Element pages and descriptors are read while complete; a descriptor
 // length too small for the fixed 12-byte descriptor (plus the volume tags the page announces)
 // is malformed_data.
-Result<ElementStatusData> parse_read_element_status(std::span<const std::byte> data);
+UISCSI_API Result<ElementStatusData> parse_read_element_status(std::span<const std::byte> data);
 
 // ---------------------------------------------------------------------------------------------
 // SMC-3 element address assignment mode page (1Dh)
@@ -641,7 +646,7 @@ inline constexpr std::uint8_t kElementAddressAssignment = 0x1d;  // SMC-3
 }  // namespace mode_page
 
 // First address and number of elements of one element type.
-struct ElementRange {
+struct UISCSI_API ElementRange {
   std::uint16_t first = 0;
   std::uint16_t count = 0;
 
@@ -650,7 +655,7 @@ struct ElementRange {
   }
   bool operator==(const ElementRange&) const = default;
 };
-struct ElementAddressAssignment {
+struct UISCSI_API ElementAddressAssignment {
   ElementRange medium_transport{};
   ElementRange storage{};
   ElementRange import_export{};
@@ -661,6 +666,6 @@ struct ElementAddressAssignment {
 // bytes 2-3 / 4-5 first medium transport address / number, then the same pairs for storage,
 // import/export and data transfer elements (bytes 6-17). malformed_data if the page code is not
 // 1Dh; truncated_data if the parameters are shorter than those 16 bytes.
-Result<ElementAddressAssignment> parse_element_address_page(const ModePage& page);
+UISCSI_API Result<ElementAddressAssignment> parse_element_address_page(const ModePage& page);
 
 }  // namespace uiscsi::scsi

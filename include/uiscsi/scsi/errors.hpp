@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <system_error>
 
+#include "uiscsi/export.hpp"
+
 namespace uiscsi::scsi {
 
 enum class Status : std::uint8_t;
@@ -25,23 +27,24 @@ enum class scsi_errc {
   unsupported_format,  // a format this library does not decode (vendor sense format, unknown form)
 };
 
-const std::error_category& scsi_data_category() noexcept;
-std::error_code make_error_code(scsi_errc e) noexcept;
+UISCSI_API const std::error_category& scsi_data_category() noexcept;
+UISCSI_API std::error_code make_error_code(scsi_errc e) noexcept;
 
 // A SCSI status other than GOOD as an error code: value() is the status byte, message() its
 // name ("BUSY", "RESERVATION CONFLICT"...). Category name "scsi-status". GOOD gives an empty
 // (success) code. BUSY and TASK SET FULL compare equal to std::errc::device_or_resource_busy,
 // TASK ABORTED to std::errc::operation_canceled.
-const std::error_category& scsi_status_category() noexcept;
-std::error_code make_status_error(Status status) noexcept;
+UISCSI_API const std::error_category& scsi_status_category() noexcept;
+UISCSI_API std::error_code make_status_error(Status status) noexcept;
 
 // CHECK CONDITION sense as an error code: value() is 0x01000000 | (key << 16) | (asc << 8) |
 // ascq (never 0, so never success) and
 // message() is like "MEDIUM ERROR: unrecovered read error (asc 0x11, ascq 0x00)". Category name
 // "scsi-sense". The INFORMATION field and other details are not kept: use describe() for those.
-const std::error_category& sense_category() noexcept;
-std::error_code make_sense_error(SenseKey key, std::uint8_t asc, std::uint8_t ascq) noexcept;
-std::error_code make_sense_error(const SenseData& sense) noexcept;
+UISCSI_API const std::error_category& sense_category() noexcept;
+UISCSI_API std::error_code make_sense_error(SenseKey key, std::uint8_t asc,
+                                            std::uint8_t ascq) noexcept;
+UISCSI_API std::error_code make_sense_error(const SenseData& sense) noexcept;
 
 }  // namespace uiscsi::scsi
 

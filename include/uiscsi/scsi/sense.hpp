@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/result.hpp"
 
 namespace uiscsi::scsi {
@@ -40,11 +41,11 @@ enum class SenseKey : std::uint8_t {
 };
 
 // "NO SENSE", "MEDIUM ERROR", ... as SPC-4 spells them.
-std::string_view sense_key_name(SenseKey key) noexcept;
+UISCSI_API std::string_view sense_key_name(SenseKey key) noexcept;
 
 // The 3-byte SENSE KEY SPECIFIC field (SPC-4 4.5.2.4). Which accessor applies depends on the
 // sense key; valid is the SKSV bit.
-struct SenseKeySpecific {
+struct UISCSI_API SenseKeySpecific {
   bool valid = false;                   // SKSV
   std::array<std::uint8_t, 3> bytes{};  // as on the wire (byte 0 bit 7 is SKSV)
 
@@ -78,7 +79,7 @@ struct SenseKeySpecific {
 
 // One descriptor of descriptor-format sense, kept raw (type and the whole descriptor bytes,
 // header included). The standard ones are also decoded into SenseData's fields.
-struct SenseDescriptor {
+struct UISCSI_API SenseDescriptor {
   std::uint8_t type = 0;
   std::vector<std::byte> bytes{};
   bool operator==(const SenseDescriptor&) const = default;
@@ -94,7 +95,7 @@ inline constexpr std::uint8_t kStreamCommands = 0x04;  // SSC-3: FILEMARK, EOM, 
 inline constexpr std::uint8_t kBlockCommands = 0x05;   // SBC-3: ILI
 }  // namespace sense_descriptor
 
-struct SenseData {
+struct UISCSI_API SenseData {
   std::uint8_t response_code = 0x70;  // 70h/71h fixed, 72h/73h descriptor
   SenseKey sense_key = SenseKey::no_sense;
   std::uint8_t asc = 0;
@@ -130,14 +131,14 @@ struct SenseData {
 };
 
 // A SenseData with key, ASC and ASCQ set (current, fixed format) for builders and tests.
-SenseData make_sense(SenseKey key, std::uint8_t asc, std::uint8_t ascq);
+UISCSI_API SenseData make_sense(SenseKey key, std::uint8_t asc, std::uint8_t ascq);
 
 // Decodes sense bytes. Tolerant of short but meaningful sense: fixed format needs 3 bytes
 // (through the sense key), descriptor format 2; ASC/ASCQ and later fields are read when present
 // within both the span and 8 + ADDITIONAL SENSE LENGTH. A descriptor cut short is dropped.
 // Errors: truncated_data (too short), malformed_data (response code not 70h-73h),
 // unsupported_format (7Fh vendor-specific format).
-Result<SenseData> parse_sense(std::span<const std::byte> sense);
+UISCSI_API Result<SenseData> parse_sense(std::span<const std::byte> sense);
 
 // Name of an ASC/ASCQ pair from the T10 assignments (SPC-4 annex D), lower case with acronyms
 // kept: 29/00 "power on, reset, or bus device reset occurred". Ranges whose ASCQ is a number
@@ -146,21 +147,21 @@ Result<SenseData> parse_sense(std::span<const std::byte> sense);
 // an assignment get a generic name: "vendor specific additional sense code" (ASC >= 80h),
 // "vendor specific additional sense code qualifier" (ASCQ >= 80h), otherwise "unknown
 // additional sense code". Never empty.
-std::string_view asc_ascq_name(std::uint8_t asc, std::uint8_t ascq) noexcept;
+UISCSI_API std::string_view asc_ascq_name(std::uint8_t asc, std::uint8_t ascq) noexcept;
 
 // One line, e.g. "MEDIUM ERROR: unrecovered read error (asc 0x11, ascq 0x00), info 1234".
 // Adds "deferred" first for deferred errors, and the stream bits, a signed info when they are
 // set, and the field pointer of ILLEGAL REQUEST.
-std::string describe(const SenseData& sense);
+UISCSI_API std::string describe(const SenseData& sense);
 
 // Fixed-format sense, 18 bytes. Uses response code 70h, or 71h when `sense` is deferred,
 // whatever format `sense.response_code` names.
 // INFORMATION is written when information_valid and it fits 32 bits as unsigned or as a
 // sign-extended negative value; otherwise VALID is left 0 (SPC-4 4.5.3).
-std::vector<std::byte> build_fixed_sense(const SenseData& sense);
+UISCSI_API std::vector<std::byte> build_fixed_sense(const SenseData& sense);
 // Descriptor-format sense: 8-byte header, then the information (if valid), command-specific
 // (if valid), sense key specific (if valid), FRU (if non-zero) and stream commands (if any of
 // FM/EOM/ILI) descriptors, then `sense.descriptors` of other types verbatim.
-std::vector<std::byte> build_descriptor_sense(const SenseData& sense);
+UISCSI_API std::vector<std::byte> build_descriptor_sense(const SenseData& sense);
 
 }  // namespace uiscsi::scsi

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/lun.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/scsi/data.hpp"
@@ -42,7 +43,7 @@ class Session;
 
 namespace uiscsi::tape {
 
-struct ChangerOptions {
+struct UISCSI_API ChangerOptions {
   // open(): TEST UNIT READY is repeated while the changer answers UNIT ATTENTION or NOT READY
   // (a library still taking its inventory), as Drive::open does.
   int ready_attempts = 30;
@@ -59,7 +60,7 @@ struct ChangerOptions {
 };
 
 // One element as READ ELEMENT STATUS reported it (SMC-3 6.10.3 to 6.10.6).
-struct Element {
+struct UISCSI_API Element {
   scsi::ElementType type = scsi::ElementType::storage;
   std::uint16_t address = 0;
   std::size_t index = 0;  // 0-based position among the elements of its type
@@ -73,7 +74,7 @@ struct Element {
   std::uint8_t ascq = 0;
 };
 
-struct ChangerStatus {
+struct UISCSI_API ChangerStatus {
   std::vector<Element> transports;
   std::vector<Element> slots;  // storage elements
   std::vector<Element> import_export;
@@ -85,7 +86,7 @@ struct ChangerStatus {
 };
 
 // Details of the last failure of a Changer operation.
-struct ChangerError {
+struct UISCSI_API ChangerError {
   std::error_code code;                      // tape_errc, or an initiator error
   std::string operation;                     // "MOVE MEDIUM", "READ ELEMENT STATUS", ...
   std::optional<std::uint16_t> source;       // element addresses the command named
@@ -97,7 +98,7 @@ struct ChangerError {
   [[nodiscard]] std::string message() const;
 };
 
-class Changer {
+class UISCSI_API Changer {
  public:
   // Opens the changer at `lun` of `session` (which must outlive the Changer): checks with
   // INQUIRY that it is a medium changer, device type 08h (else tape_errc::not_a_changer, at
@@ -145,7 +146,7 @@ class Changer {
                            std::optional<std::uint16_t> transport = std::nullopt);
 
  private:
-  struct Impl;
+  struct UISCSI_LOCAL Impl;
   explicit Changer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/lun.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/scsi/data.hpp"
@@ -46,7 +47,7 @@ class Session;
 
 namespace uiscsi::tape {
 
-struct DriveOptions {
+struct UISCSI_API DriveOptions {
   // open(): TEST UNIT READY is repeated while the drive answers UNIT ATTENTION or NOT READY,
   // at most `ready_attempts` times and for at most `ready_timeout`, waiting `ready_interval`
   // after NOT READY (a unit attention is retried at once).
@@ -68,13 +69,13 @@ struct DriveOptions {
   std::chrono::milliseconds command_timeout{0};
 };
 
-struct DriveInfo {
+struct UISCSI_API DriveInfo {
   scsi::InquiryData inquiry;
   scsi::BlockLimits limits;
 };
 
 // The current mode (MODE SENSE header and block descriptor, SSC-3 8.3.3).
-struct MediumState {
+struct UISCSI_API MediumState {
   std::uint32_t block_size = 0;  // 0: variable mode
   std::uint8_t density_code = 0;
   bool write_protected = false;
@@ -94,14 +95,14 @@ enum class ReadStatus : std::uint8_t {
                       // passed; residue counts the blocks not read
 };
 
-struct Record {
+struct UISCSI_API Record {
   ReadStatus status = ReadStatus::data;
   std::size_t bytes = 0;       // bytes placed at the start of the caller's buffer
   std::int64_t residue = 0;    // INFORMATION: requested - actual (bytes or blocks), signed
   bool early_warning = false;  // EOM was set: the position is in the early-warning zone
 };
 
-struct WriteStatus {
+struct UISCSI_API WriteStatus {
   // EOM early warning (SSC-3 4.2.5): the data was written, but the end of the partition is
   // near; write what must be written (e.g. a filemark) and stop.
   bool early_warning = false;
@@ -115,7 +116,7 @@ enum class SpaceUnit : std::uint8_t {
   end_of_data,
 };
 
-struct Position {
+struct UISCSI_API Position {
   std::uint32_t partition = 0;
   std::uint64_t block = 0;            // logical object number (records and marks before it)
   std::optional<std::uint64_t> file;  // filemarks before it, when known
@@ -124,7 +125,7 @@ struct Position {
   bool bpew = false;                  // beyond programmable early warning
 };
 
-class Drive {
+class UISCSI_API Drive {
  public:
   // Opens the tape drive at `lun` of `session` (which must outlive the Drive): waits until it
   // is ready, checks it is a sequential-access device (else tape_errc::not_a_tape), reads READ
@@ -200,13 +201,13 @@ class Drive {
   Result<std::vector<std::uint8_t>> tape_alerts();
 
  private:
-  struct Impl;
+  struct UISCSI_LOCAL Impl;
   explicit Drive(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
 // Name of a density code: "LTO-1".."LTO-9", "LTO-7M8", "DDS".."DDS-4", "DAT-72", "DAT-160",
 // "DAT-320" and other common codes; "unknown" otherwise.
-std::string_view density_name(std::uint8_t code) noexcept;
+UISCSI_API std::string_view density_name(std::uint8_t code) noexcept;
 
 }  // namespace uiscsi::tape

@@ -13,6 +13,7 @@
 #include <string>
 #include <system_error>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/scsi/sense.hpp"
 
 namespace uiscsi::tape {
@@ -59,11 +60,11 @@ enum class tape_errc {
   no_empty_slot,      // driver-side: unload found no empty storage element to put the cartridge
 };
 
-const std::error_category& tape_category() noexcept;
-std::error_code make_error_code(tape_errc e) noexcept;
+UISCSI_API const std::error_category& tape_category() noexcept;
+UISCSI_API std::error_code make_error_code(tape_errc e) noexcept;
 
 // Details of the last failure of a Drive operation.
-struct TapeError {
+struct UISCSI_API TapeError {
   std::error_code code;                  // tape_errc, or an initiator error (transport, timeout)
   std::string operation;                 // the command that failed: "READ(6)", "SPACE(6)", ...
   std::optional<scsi::SenseData> sense;  // as returned with CHECK CONDITION

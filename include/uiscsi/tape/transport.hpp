@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "uiscsi/export.hpp"
 #include "uiscsi/lun.hpp"
 #include "uiscsi/result.hpp"
 #include "uiscsi/scsi/command.hpp"
@@ -35,7 +36,7 @@ class Session;
 namespace uiscsi::tape {
 
 // What came back from one command.
-struct Exchange {
+struct UISCSI_API Exchange {
   scsi::Status status = scsi::Status::good;
   std::vector<std::byte> sense;  // bare sense bytes (CHECK CONDITION only)
   std::size_t data_in = 0;       // bytes placed at the start of the Data-In buffer
@@ -52,7 +53,7 @@ struct Exchange {
 // takes that lock too, so once wait() has returned, complete() no longer touches the slot and
 // the caller may reuse or destroy it. A waiter sleeps without spinning or yielding, and
 // complete() signals only when someone waits.
-class PendingExchange {
+class UISCSI_API PendingExchange {
  public:
   PendingExchange() = default;
   PendingExchange(const PendingExchange&) = delete;
@@ -95,7 +96,7 @@ class PendingExchange {
   Result<Exchange> outcome_;
 };
 
-class Transport {
+class UISCSI_API Transport {
  public:
   virtual ~Transport() = default;
   virtual Result<Exchange> run(const scsi::CommandSpec& spec, std::span<std::byte> data_in,
@@ -110,7 +111,7 @@ class Transport {
 // gets `timeout` (0: the session's default) and RetryPolicy::never: a tape command that may
 // have run must not be sent again after a reconnection, or a record would be skipped or
 // written twice.
-std::unique_ptr<Transport> session_transport(Session& session, Lun lun,
-                                             std::chrono::milliseconds timeout = {});
+UISCSI_API std::unique_ptr<Transport> session_transport(Session& session, Lun lun,
+                                                        std::chrono::milliseconds timeout = {});
 
 }  // namespace uiscsi::tape

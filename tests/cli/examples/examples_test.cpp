@@ -11,6 +11,10 @@ namespace {
 
 using testing::run;
 
+std::string example_path(const std::string& name) {
+  return std::string(EXAMPLES_DIR) + "/example_" + name;
+}
+
 class Examples : public ::testing::Test {
  protected:
   static inline testing::TargetProcess* target = nullptr;
@@ -60,6 +64,24 @@ TEST_F(Examples, StreamToFile) {
   EXPECT_EQ(std::filesystem::file_size(dir / "lun.img"), 4u << 20);
   EXPECT_NE(out.find("4194304 bytes in 4 commands"), std::string::npos) << out;
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(Examples, EventLoop) {
+  std::string out;
+  EXPECT_EQ(run(example("event_loop") + " " + target->url(0), &out), 0) << out;
+  EXPECT_NE(out.find("256 of 256 reads good, handled on the loop thread"), std::string::npos)
+      << out;
+}
+
+// A target of its own: LUN 0 a RAM disk, LUN 1 a tape drive with a 16 MiB cartridge.
+TEST(ExamplesTape, TapeWriteRead) {
+  testing::TargetProcess tape_target;
+  ASSERT_TRUE(tape_target.start(UISCSI_TARGET, {"--ram", "1M", "--tape", "16M"}));
+  std::string out;
+  EXPECT_EQ(run(example_path("tape_write_read") + " " + tape_target.url(1), &out), 0) << out;
+  EXPECT_NE(out.find("file 0: 3 records read back identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("file 1: 2 records read back identical"), std::string::npos) << out;
+  EXPECT_NE(out.find("position: block 7"), std::string::npos) << out;
 }
 
 }  // namespace
