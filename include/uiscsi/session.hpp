@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "uiscsi/command.hpp"
+#include "uiscsi/export.hpp"
 #include "uiscsi/hooks.hpp"
 #include "uiscsi/lun.hpp"
 #include "uiscsi/result.hpp"
@@ -43,7 +44,7 @@ class SessionImpl;
 }
 
 // CHAP credentials. Mutual CHAP when target_user is set.
-struct ChapOptions {
+struct UISCSI_API ChapOptions {
   std::string user;
   Secret secret;
   std::string target_user;
@@ -58,7 +59,7 @@ enum class DigestPolicy {
   require,  // offer CRC32C only; the login fails if the target refuses
 };
 
-struct SessionOptions {
+struct UISCSI_API SessionOptions {
   std::string initiator_name;  // empty: iqn.2026-11.dev.uiscsi:<hostname>
   std::string initiator_alias;
   std::optional<ChapOptions> chap;
@@ -98,13 +99,22 @@ struct SessionOptions {
   // Offered DefaultTime2Wait (seconds before a reconnection); the larger of ours and the
   // target's applies.
   std::uint32_t default_time2wait = 2;
+  // Offered DefaultTime2Retain (seconds the target keeps a failed connection's tasks for
+  // reassignment at error recovery level 2); the smaller of ours and the target's applies.
+  std::uint32_t default_time2retain = 20;
+  // Connections per session (MC/S, RFC 7143 section 5.1): MaxConnections is offered as this,
+  // and after the leading login further connections to the same portal log in until the
+  // session has this many (or the target's MaxConnections). Commands are spread over them; each
+  // stays on its connection. At error recovery level 2 a failed connection is replaced and its
+  // tasks reassigned while the others carry on.
+  std::uint32_t connections = 1;
 
   Hooks hooks;
 };
 
 // The parameters in force after login (RFC 7143 section 13).
 // What error recovery has done on a session so far (Session::recovery_stats()).
-struct RecoveryStats {
+struct UISCSI_API RecoveryStats {
   std::uint64_t reinstatements = 0;   // ERL 0: the session logged in again after a lost connection
   std::uint64_t digest_errors = 0;    // ERL 1: PDUs received with a bad header or data digest
   std::uint64_t data_r2t_snacks = 0;  // ERL 1: Data-In or R2T PDUs asked for again
@@ -112,9 +122,11 @@ struct RecoveryStats {
   std::uint64_t data_acks = 0;        // ERL 1: DataACKs sent for A-bit Data-In
   std::uint64_t command_retries = 0;  // ERL 1: commands sent again with the same CmdSN
   std::uint64_t probes = 0;           // ERL 1: NOP-Out pings sent to look for lost PDUs
+  std::uint64_t connection_recoveries = 0;  // ERL 2: failed connections whose tasks moved on
+  std::uint64_t reassigned_tasks = 0;       // ERL 2: tasks moved with TASK REASSIGN
 };
 
-struct NegotiatedParameters {
+struct UISCSI_API NegotiatedParameters {
   bool header_digest = false;
   bool data_digest = false;
   std::uint32_t max_connections = 1;
@@ -134,7 +146,7 @@ struct NegotiatedParameters {
 
 // A submitted command. cancel() completes it at once with errc::cancelled and, if it was
 // already sent, aborts it at the target with ABORT TASK.
-class TaskHandle {
+class UISCSI_API TaskHandle {
  public:
   TaskHandle() = default;
   void cancel() const;
@@ -157,18 +169,18 @@ enum class TmfResponse : std::uint8_t {
   function_authorization_failed = 6,
   function_rejected = 255,
 };
-std::string_view tmf_response_name(TmfResponse r);
+UISCSI_API std::string_view tmf_response_name(TmfResponse r);
 
-struct Portal {
+struct UISCSI_API Portal {
   std::string address;  // host:port, brackets around IPv6 literals
   std::uint16_t group_tag = 1;
 };
-struct DiscoveredTarget {
+struct UISCSI_API DiscoveredTarget {
   std::string name;
   std::vector<Portal> portals;
 };
 
-class Session {
+class UISCSI_API Session {
  public:
   // Connects, logs in and returns a session in full feature phase. The URL's target is
   // required; its LUN is ignored (pass LUNs per command); its credentials and digest query
@@ -199,6 +211,13 @@ class Session {
 
   // Logs out: waits up to `timeout` for commands in flight, then logs out and closes.
   Result<void> logout(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // MC/S: logs out one connection (reason 1, RFC 7143 section 11.14.1) after its commands end
+  // (up to `timeout`); the others carry on. Errors: errc::not_logged_in (no such connection),
+  // errc::busy (another logout is running).
+  Result<void> close_connection(std::uint16_t cid,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The CIDs of the connections in full feature phase.
+  [[nodiscard]] std::vector<std::uint16_t> connections() const;
 
   // ---- state ----
   [[nodiscard]] bool logged_in() const;
@@ -213,27 +232,29 @@ class Session {
   [[nodiscard]] std::uint16_t tsih() const;
 
  private:
-  explicit Session(std::shared_ptr<detail::SessionImpl> impl);
-  Result<TmfResponse> tmf(std::uint8_t function, Lun lun, std::optional<std::uint64_t> task);
+  UISCSI_LOCAL explicit Session(std::shared_ptr<detail::SessionImpl> impl);
+  UISCSI_LOCAL Result<TmfResponse> tmf(std::uint8_t function, Lun lun,
+                                       std::optional<std::uint64_t> task);
   std::shared_ptr<detail::SessionImpl> impl_;
 };
 
 // SendTargets on a discovery session at `portal` ("host[:port]" or an iscsi:// URL whose
 // target part is ignored): `which` is "All" or one target's name. Errors as for Session::dial.
-Result<std::vector<DiscoveredTarget>> discover(std::string_view portal, SessionOptions options = {},
-                                               std::string_view which = "All");
+UISCSI_API Result<std::vector<DiscoveredTarget>> discover(std::string_view portal,
+                                                          SessionOptions options = {},
+                                                          std::string_view which = "All");
 
 // CHAP credentials from the environment: ISCSI_CHAP_USER, ISCSI_CHAP_PASSWORD and, for mutual
 // CHAP, ISCSI_CHAP_TARGET_USER and ISCSI_CHAP_TARGET_PASSWORD. nullopt when ISCSI_CHAP_USER is
 // not set. Errors: errc::invalid_argument when a user comes without its password.
-Result<std::optional<ChapOptions>> chap_from_environment();
+UISCSI_API Result<std::optional<ChapOptions>> chap_from_environment();
 
 // CHAP credentials from a file of "key=value" lines (user, password, target_user,
 // target_password; '#' starts a comment). Errors: the system error of opening it,
 // errc::invalid_argument when user or password is missing.
-Result<ChapOptions> chap_from_file(const std::string& path);
+UISCSI_API Result<ChapOptions> chap_from_file(const std::string& path);
 
 // The default initiator name: iqn.2026-11.dev.uiscsi:<hostname>.
-std::string default_initiator_name();
+UISCSI_API std::string default_initiator_name();
 
 }  // namespace uiscsi

@@ -75,8 +75,14 @@ void InitiatorSession::handle_tmf_response(const TaskMgmtResponse& h) {
   const Lun lun = t->request.lun;
   const SerialNumber tmf_cmd_sn = t->cmd_sn;
   const std::optional<TaskId> referenced = t->referenced;
+  const bool report = t->report;
   if (t->report) emit(TmfDone{t->id, {}, h.response});
   free_task(t);
+  // Our own TASK REASSIGN after a connection recovery (initiator_erl2.cpp).
+  if (function == TmfFunction::task_reassign && !report) {
+    reassign_answered(referenced, h.response);
+    return;
+  }
 
   // An ABORT TASK we sent for a cancelled command: whatever the answer, its zombie is done.
   if (function == TmfFunction::abort_task && referenced) {
@@ -145,11 +151,13 @@ TaskId InitiatorSession::submit_text(KeyValueList keys, TimePoint now) {
   return id;
 }
 
-void InitiatorSession::send_text_request(Task& t, Connection& c, Ttt ttt, bool continuation) {
+void InitiatorSession::send_text_request(Task& t, Connection& c, Ttt ttt, bool continuation,
+                                         Lun lun) {
   TextRequest h;
   h.immediate = true;
   h.itt = t.itt;
   h.ttt = ttt;
+  h.lun = lun;  // section 11.11.4: with the target's TTT, its LUN is copied too
   h.cmd_sn = cmd_sn_;
   h.exp_stat_sn = c.exp_stat_sn;
   std::vector<std::byte> data;
@@ -175,7 +183,13 @@ void InitiatorSession::handle_text_response(Connection& c, const TextResponse& h
     return;
   }
   if (!t->text_parts.empty()) {  // the target took one part of our request; send the next
-    send_text_request(*t, c, h.ttt, false);
+    send_text_request(*t, c, h.ttt, false, h.lun);
+    return;
+  }
+  // Section 11.11.1: an answer with F=0 needs a TTT to continue with; 0xffffffff there is a
+  // protocol error.
+  if (!h.final && h.ttt.is_reserved()) {
+    fail_task(*t, protocol_errc::invalid_field, false);
     return;
   }
   // The answer is whole only at F=1; F=0 with C=0 just ends this PDU at a key boundary.
@@ -185,7 +199,7 @@ void InitiatorSession::handle_text_response(Connection& c, const TextResponse& h
   }
   if (!h.final) {
     // More to come (F=0): ask for it with an empty request carrying the target's TTT.
-    send_text_request(*t, c, h.ttt, true);
+    send_text_request(*t, c, h.ttt, true, h.lun);
     return;
   }
   auto keys = parse_text(t->text_in.take(), {64 * 1024, false});
@@ -257,6 +271,7 @@ void InitiatorSession::maybe_send_logout(TimePoint now) {
   t->phase = Task::Phase::sent;
   t->cid = c->cid;
   t->cmd_sn = cmd_sn_;
+  if (t->logout_reason == LogoutReason::close_connection) c->closing = true;  // no new work
   logout_deadline_.reset();  // it only bounded the wait for the session's commands
   push_pdu(*c, make_out_pdu(Header{h}, {}, c->digests));
 }
@@ -266,6 +281,12 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   update_window(h.exp_cmd_sn, h.max_cmd_sn);
   Task* t = find_task(h.itt);
   if (t == nullptr || t->kind != Task::Kind::logout) return;
+  if (!t->report) {  // our own "remove the connection for recovery" (initiator_erl2.cpp)
+    const ConnectionId failed = t->logout_cid;
+    free_task(t);
+    recovery_logout_answered(c, failed, h);
+    return;
+  }
   const LogoutReason reason = t->logout_reason;
   const ConnectionId closing = reason == LogoutReason::close_session ? c.cid : t->logout_cid;
   emit(LogoutDone{t->id, {}, h.response, h.time2wait, h.time2retain});
@@ -274,6 +295,7 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   logout_deadline_.reset();
   if (h.response != LogoutResponseCode::closed_successfully) {
     logout_requested_ = false;
+    if (Connection* x = find_connection(closing)) x->closing = false;  // it carries on
     return;
   }
   if (reason == LogoutReason::close_session) {
@@ -293,7 +315,10 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
       finish_connection(*other, {});
     return;
   }
-  if (Connection* target = find_connection(closing)) fail_connection(*target, errc::session_closed);
+  if (Connection* target = find_connection(closing)) {
+    target->closing = true;  // logged out: not a failure to recover from
+    fail_connection(*target, errc::session_closed);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,10 +156,29 @@ const InitiatorSession::Connection* InitiatorSession::find_connection(Connection
   return nullptr;
 }
 
+// With several connections (MC/S) new tasks go round robin; each stays on its connection
+// (connection allegiance, RFC 7143 section 5.1).
 InitiatorSession::Connection* InitiatorSession::pick_connection() {
-  for (auto& c : connections_)
-    if (c->state == Connection::State::full_feature) return c.get();
+  const std::size_t n = connections_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    Connection* c = connections_[(next_pick_ + i) % n].get();
+    if (c->state == Connection::State::full_feature && !c->closing) {
+      next_pick_ = (next_pick_ + i + 1) % n;
+      return c;
+    }
+  }
   return nullptr;
+}
+
+bool InitiatorSession::connection_live(ConnectionId cid) const {
+  const Connection* c = find_connection(cid);
+  return c != nullptr && c->state == Connection::State::full_feature && !c->closing;
+}
+
+std::size_t InitiatorSession::live_connections() const {
+  return static_cast<std::size_t>(std::count_if(
+      connections_.begin(), connections_.end(),
+      [](const auto& c) { return c->state == Connection::State::full_feature && !c->closing; }));
 }
 
 bool InitiatorSession::logged_in() const {
@@ -177,8 +196,24 @@ bool InitiatorSession::closed() const {
 
 ConnectionId InitiatorSession::open_connection(TimePoint now) {
   now_ = now;
+  const bool live = std::any_of(connections_.begin(), connections_.end(), [](const auto& x) {
+    return x->state == Connection::State::full_feature;
+  });
   auto c = std::make_unique<Connection>();
-  c->cid = next_cid_++;
+  if (connection_recovery_ && !live) {
+    // ERL 2: the failed connection logs in again with its CID, which logs the old one out
+    // implicitly (RFC 7143 sections 6.3.4 and 7.2); its closed record goes.
+    c->cid = recovering_cid_;
+    connections_.erase(std::remove_if(connections_.begin(), connections_.end(),
+                                      [&](const auto& x) {
+                                        return x->cid == recovering_cid_ &&
+                                               x->state == Connection::State::closed;
+                                      }),
+                       connections_.end());
+    next_pick_ = 0;
+  } else {
+    c->cid = next_cid_++;
+  }
   c->placement = std::make_unique<Placement>(*this);
   FramerConfig fc;
   fc.role = Role::initiator;
@@ -203,7 +238,9 @@ ConnectionId InitiatorSession::open_connection(TimePoint now) {
   lc.cid = c->cid;
   lc.itt = Itt(0x80000000u | c->cid);
   lc.cmd_sn = cmd_sn_;
-  lc.leading = pick_connection() == nullptr;
+  // A further connection (MC/S, or ERL 2 connection recovery) joins the session: same ISID,
+  // its TSIH, connection-only keys (section 6.3).
+  lc.leading = !live && !connection_recovery_;
   lc.start = lc.leading ? NegotiatedParams{} : params_;
   if (recovering_) lc.tsih = 0;  // session reinstatement: same ISID, TSIH 0 (section 6.3.5)
   c->login.emplace(std::move(lc), random_);
@@ -331,6 +368,10 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
 
   // Full feature phase: digests start with the next PDU, limits per direction.
   const LoginOutcome& o = login.outcome();
+  const bool leading = !connection_recovery_ &&
+                       std::none_of(connections_.begin(), connections_.end(), [&](const auto& x) {
+                         return x.get() != &c && x->state == Connection::State::full_feature;
+                       });
   params_ = o.params;
   tsih_ = o.tsih;
   if (!o.target_alias.empty()) target_alias_ = o.target_alias;
@@ -356,11 +397,20 @@ void InitiatorSession::handle_login_pdu(Connection& c, const InboundPdu& pdu, Ti
   }
   ever_logged_in_ = true;
   recovering_ = false;
+  force_reinstatement_ = false;
   recovery_attempt_ = 0;
   drop_time2wait_.reset();
-  exp_cmd_sn_ = o.exp_cmd_sn;
-  max_cmd_sn_ = o.max_cmd_sn;
-  emit(LoginDone{c.cid, {}, {}, false, {}, {}});
+  const bool connection_recovery = connection_recovery_;
+  connection_recovery_ = false;
+  if (leading) {
+    exp_cmd_sn_ = o.exp_cmd_sn;
+    max_cmd_sn_ = o.max_cmd_sn;
+  } else {
+    update_window(o.exp_cmd_sn, o.max_cmd_sn);  // the window is session-wide
+  }
+  emit(LoginDone{c.cid, {}, {}, false, {}, {}, connection_recovery});
+  // ERL 2: the tasks of failed connections resume here (initiator_erl2.cpp).
+  after_connection_recovery(c, o.exp_cmd_sn);
   pump_window(now);
 }
 
@@ -368,6 +418,27 @@ void InitiatorSession::handle_pdu(Connection& c, const InboundPdu& pdu, TimePoin
   if (config_.trace_pdus) trace(c, false, pdu.bhs, pdu.ahs, pdu.data);
   if (c.state == Connection::State::login) {
     handle_login_pdu(c, pdu, now);
+    return;
+  }
+  // RFC 7143 section 4.2.2.2: a StatSN far from ExpStatSN means the connection failed, and the
+  // initiator must recover (our bound, 2^20 either way, is well under the RFC's 2^31 - 1).
+  const std::optional<SerialNumber> stat_sn = std::visit(
+      [](const auto& h) -> std::optional<SerialNumber> {
+        using T = std::decay_t<decltype(h)>;
+        if constexpr (std::is_same_v<T, DataIn>) {
+          if (h.status_present) return h.stat_sn;
+          return std::nullopt;
+        } else if constexpr (requires { h.stat_sn; }) {
+          return h.stat_sn;
+        } else {
+          return std::nullopt;
+        }
+      },
+      pdu.header);
+  constexpr std::uint32_t kStatSnReach = 1u << 20;
+  if (stat_sn && stat_sn->value() - c.exp_stat_sn.value() > kStatSnReach &&
+      c.exp_stat_sn.value() - stat_sn->value() > kStatSnReach) {
+    fail_connection(c, protocol_errc::sequence_error);
     return;
   }
   std::visit(
@@ -520,6 +591,8 @@ void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
   if (c.state == Connection::State::closed) return;
   const bool was_full_feature = c.state == Connection::State::full_feature;
   finish_connection(c, ec);
+  // ERL 2: the connection's tasks wait for a new connection (initiator_erl2.cpp).
+  if (orphan_connection_tasks(c, ec, was_full_feature)) return;
   const bool last = pick_connection() == nullptr;
   const bool recover = last && was_full_feature && recovery_possible();
   // Tasks with allegiance to this connection: at ERL 0 nothing survives the connection, but
@@ -611,7 +684,14 @@ void InitiatorSession::recovery_attempt_failed(std::error_code reason) {
 // A login failed: a recovery attempt plans the next one; with no connection left and no
 // recovery under way, commands queued while the login was running fail (they never ran).
 void InitiatorSession::login_attempt_failed(std::error_code why) {
-  if (recovering_) {
+  if (connection_recovery_ && login_status_class(why) == 2 && why != errc::authentication_failed &&
+      std::none_of(connections_.begin(), connections_.end(),
+                   [](const auto& c) { return c->state != Connection::State::closed; })) {
+    // The target no longer has the session (e.g. Time2Retain passed): reinstate it (ERL 0).
+    fall_back_to_reinstatement(why);
+    return;
+  }
+  if (recovering()) {
     recovery_attempt_failed(why);
     return;
   }
@@ -630,6 +710,9 @@ void InitiatorSession::end_waiting_logout(std::error_code why) {
 
 void InitiatorSession::give_up_recovery(std::error_code reason) {
   recovering_ = false;
+  connection_recovery_ = false;
+  force_reinstatement_ = false;
+  fail_orphans(errc::connection_closed);
   session_closed_ = true;
   fail_waiting(errc::connection_closed);
   end_waiting_logout(errc::connection_closed);
@@ -640,8 +723,10 @@ void InitiatorSession::abandon(std::error_code reason, TimePoint now) {
   now_ = now;
   session_closed_ = true;
   recovering_ = false;
+  connection_recovery_ = false;
   for (auto& c : connections_)
     fail_connection(*c, reason);
+  fail_orphans(reason);
   fail_waiting(reason);
   end_waiting_logout(reason);
 }
@@ -657,7 +742,7 @@ void InitiatorSession::fail_waiting(std::error_code reason) {
 
 void InitiatorSession::reconnect_failed(std::error_code reason, TimePoint now) {
   now_ = now;
-  if (recovering_)
+  if (recovering())
     recovery_attempt_failed(reason ? reason : make_error_code(errc::connection_closed));
 }
 

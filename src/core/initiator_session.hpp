@@ -82,8 +82,15 @@ class InitiatorSession {
   // ---- state ----
   [[nodiscard]] bool logged_in() const;
   [[nodiscard]] bool closed() const;
-  // Between losing the last connection and logging in again (error recovery level 0).
-  [[nodiscard]] bool recovering() const { return recovering_; }
+  // Between losing the last connection and logging in again: the session is reinstated (error
+  // recovery level 0) or, at level 2, the failed connection logs in again to the same session.
+  [[nodiscard]] bool recovering() const { return recovering_ || connection_recovery_; }
+  // Connections in full feature phase (and not being logged out).
+  [[nodiscard]] std::size_t live_connections() const;
+  // Whether this connection is in full feature phase (and not being logged out).
+  [[nodiscard]] bool connection_live(ConnectionId cid) const;
+  // SCSI tasks that lost their connection and wait for a new one (error recovery level 2).
+  [[nodiscard]] std::size_t orphans() const;
   [[nodiscard]] const Erl1Counters& erl1_counters() const { return erl1_counters_; }
   [[nodiscard]] const NegotiatedParams& params() const { return params_; }
   [[nodiscard]] std::uint16_t tsih() const { return tsih_; }
@@ -131,7 +138,7 @@ class InitiatorSession {
   void pump_window(TimePoint now);
   void send_task(Task& t, Connection& c, TimePoint now);
   void send_scsi_command(Task& t, Connection& c);
-  void send_text_request(Task& t, Connection& c, Ttt ttt, bool continuation);
+  void send_text_request(Task& t, Connection& c, Ttt ttt, bool continuation, Lun lun = Lun());
   void send_nop_ping(Connection& c, TimePoint now);
   void send_exp_stat_sn_ack(Connection& c);
   void push_pdu(Connection& c, OutPdu pdu, bool urgent = false);
@@ -171,6 +178,19 @@ class InitiatorSession {
   void send_data_ack(Connection& c, const DataIn& h, const Task& t);
   void probe_answered(Connection& c, TimePoint now);
   [[nodiscard]] bool needs_probe(const Connection& c) const;
+  // Error recovery level 2 (initiator_erl2.cpp).
+  [[nodiscard]] bool erl2() const { return params_.error_recovery_level >= 2; }
+  bool orphan_connection_tasks(Connection& c, std::error_code ec, bool was_full_feature);
+  void resume_orphans(Connection& c, ConnectionId from, SerialNumber target_exp_cmd_sn);
+  void after_connection_recovery(Connection& c, SerialNumber target_exp_cmd_sn);
+  void retry_orphan(Task& t, Connection& c);
+  void send_task_reassign(Task& t, Connection& c);
+  void send_recovery_logout(Connection& on, ConnectionId failed);
+  void recovery_logout_answered(Connection& c, ConnectionId failed, const LogoutResponse& h);
+  void reassign_answered(std::optional<TaskId> referenced, TmfResponse response);
+  void orphan_refused(Task& t, TmfResponse response);
+  void fall_back_to_reinstatement(std::error_code why);
+  void fail_orphans(std::error_code ec);
   void emit(Event e);
   void trace(const Connection& c, bool outbound, const Bhs& bhs, std::span<const std::byte> ahs,
              std::span<const std::byte> data);
@@ -207,6 +227,14 @@ class InitiatorSession {
   bool ever_logged_in_ = false;
   bool recovering_ = false;
   int recovery_attempt_ = 0;
+  // Error recovery level 2: the last connection failed; it logs in again with the same CID
+  // and TSIH, then its tasks are reassigned. force_reinstatement_: a refused reassignment sent
+  // the session back to level 0 recovery.
+  bool connection_recovery_ = false;
+  ConnectionId recovering_cid_ = 0;
+  TimePoint orphaned_at_{};
+  bool force_reinstatement_ = false;
+  std::size_t next_pick_ = 0;                    // round robin over the connections (MC/S)
   std::optional<std::uint16_t> drop_time2wait_;  // Parameter2 of an async connection drop
   // After a reinstatement: LUs that have completed a command since (their reset unit
   // attention is no longer expected).

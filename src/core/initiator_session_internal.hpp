@@ -59,6 +59,14 @@ struct InitiatorSession::Task {
   int command_retries = 0;                   // times the command PDU went again (same CmdSN)
   TimePoint last_sent{};
 
+  // Error recovery level 2 (initiator_erl2.cpp). An orphan lost its connection and waits for
+  // the new one (TASK REASSIGN, or a retry when the target never got it). The lengths of the
+  // Data-In PDUs received, by DataSN (kept at ERL 2 only), give the bytes below the ExpDataSN
+  // of a reassignment; after one, the next R2T sets the R2TSN (the target's numbering goes on).
+  bool orphaned = false;
+  bool r2t_resync = false;
+  std::vector<std::uint32_t> data_in_lengths;
+
   // Task management.
   TmfFunction function = TmfFunction::abort_task;
   std::optional<TaskId> referenced;
@@ -106,6 +114,9 @@ struct InitiatorSession::Connection {
   // the data we still ask for (section 11.16.1).
   std::vector<std::uint32_t> held_stat_sns;
   TimePoint probe_sent{};
+  // A Logout Request for this connection went out: no new work goes to it, and its end is not
+  // a failure to recover from.
+  bool closing = false;
 };
 
 }  // namespace uiscsi::core

@@ -71,7 +71,7 @@ TaskId InitiatorSession::submit(ScsiRequest request, TimePoint now) {
   } else if (request.cdb.size == 0 || request.data_in.size() > 0xffffffffu ||
              request.data_out.size() > 0xffffffffu) {
     refuse = errc::invalid_argument;
-  } else if (!logged_in() && !recovering_ &&
+  } else if (!logged_in() && !recovering() &&
              std::none_of(connections_.begin(), connections_.end(),
                           [](auto& c) { return c->state == Connection::State::login; })) {
     refuse = errc::not_logged_in;
@@ -127,6 +127,12 @@ void InitiatorSession::handle_r2t(Connection& c, const R2t& h) {
   // R2TSN counts R2Ts per task; bidirectional commands share it with Data-In (section 11.8.4).
   // At ERL >= 1 a lost R2T is asked for again and a retransmitted one is served late.
   SequenceTracker& sns = t->bidirectional() ? t->data_sns : t->r2t_sns;
+  if (t->r2t_resync) {
+    // The first R2T after a TASK REASSIGN: the target's R2TSN goes on from where it was, past
+    // R2Ts that may have been lost with the old connection (RFC 7143 section 7.2.2).
+    t->r2t_resync = false;
+    if (serial_ge(SerialNumber(h.r2t_sn), SerialNumber(sns.next()))) sns.reset(h.r2t_sn);
+  }
   const bool tolerate = erl1() && !t->bidirectional();
   const auto got = tolerate ? sns.accept(h.r2t_sn)
                    : h.r2t_sn == sns.next()
@@ -200,6 +206,12 @@ void InitiatorSession::handle_data_in(Connection& c, const DataIn& h, const Inbo
     std::memcpy(t->request.data_in.data() + h.buffer_offset, pdu.data.data(), len);
   t->next_in_offset = h.buffer_offset + len;
   t->data_in_bytes += len;
+  if (erl2()) {
+    // For a TASK REASSIGN: the bytes below its ExpDataSN (initiator_erl2.cpp). It grows with
+    // the PDUs received: accept_data_sn() bounds how far ahead a DataSN may jump.
+    if (t->data_in_lengths.size() <= h.data_sn) t->data_in_lengths.resize(h.data_sn + 1u, 0);
+    t->data_in_lengths[h.data_sn] = len;
+  }
   if (h.acknowledge && erl1()) send_data_ack(c, h, *t);
 
   if (!h.status_present) {
@@ -328,6 +340,7 @@ void InitiatorSession::fail_task(Task& t, std::error_code ec, bool may_have_exec
       emit(TextDone{t.id, ec, {}});
       break;
     case Task::Kind::logout:
+      if (!t.report) break;  // our own recovery logout (initiator_erl2.cpp)
       emit(LogoutDone{t.id, ec});
       if (logout_task_ == t.id) {
         logout_task_.reset();

@@ -94,6 +94,10 @@ struct Erl1Counters {
   std::uint64_t rdata_snacks = 0;
   std::uint64_t command_retries = 0;  // command PDUs sent again with the same CmdSN
   std::uint64_t probes = 0;           // NOP-Out pings sent to look for lost PDUs
+  // Error recovery level 2 (RFC 7143 section 7.2): connections logged in again (or replaced)
+  // after a failure, and tasks moved to them with TASK REASSIGN.
+  std::uint64_t connection_recoveries = 0;
+  std::uint64_t tasks_reassigned = 0;
 };
 
 // A task finished. An error means the command's outcome is unknown or it did not run:
@@ -128,6 +132,8 @@ struct LoginDone {
   bool redirect_permanent = false;
   std::string failure_detail;
   std::optional<ChapAlgorithm> chap_algorithm;  // what the target chose, when CHAP ran
+  // A connection of the live session logged in after a failure (ERL 2): not a new session.
+  bool connection_recovery = false;
 };
 
 // The I/O layer must close this connection's socket.

@@ -254,6 +254,18 @@ Result<void> Session::logout(std::chrono::milliseconds timeout) {
   return r;
 }
 
+Result<void> Session::close_connection(std::uint16_t cid, std::chrono::milliseconds timeout) {
+  if (impl_->in_io_thread()) return errc::invalid_argument;
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto f = promise->get_future();
+  impl_->close_connection(cid, timeout, [promise](Result<void> r) { promise->set_value(r); });
+  return f.get();
+}
+
+std::vector<std::uint16_t> Session::connections() const {
+  return impl_->connection_ids();
+}
+
 bool Session::logged_in() const {
   return impl_ && impl_->logged_in();
 }

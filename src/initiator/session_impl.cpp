@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "initiator/access.hpp"
 #include "uiscsi/errors.hpp"
 
@@ -65,6 +67,8 @@ core::SessionConfig make_core_config(const SessionOptions& o, std::string target
   c.max_command_replays = o.max_command_replays;
   c.recovery_probe_interval = o.recovery_probe_interval;
   n.default_time2wait = o.default_time2wait;
+  n.default_time2retain = o.default_time2retain;
+  n.max_connections = std::max<std::uint32_t>(1, o.connections);
   return c;
 }
 
@@ -91,18 +95,16 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
     set_state(SessionState::failed, sock.error());
     return sock.error();
   }
-  socket_ = std::move(*sock);
   // No SO_SNDBUF/SO_RCVBUF: a fixed size would switch off TCP autotuning.
   engine_ = std::make_unique<core::InitiatorSession>(
       make_core_config(options_, target_name_, type_), random_);
   isid_ = engine_->isid();
-  auto added =
-      loop_.add(socket_.fd(), EPOLLIN | EPOLLRDHUP, [this](std::uint32_t ev) { on_socket(ev); });
-  if (!added) return added.error();
   auto future = login_result_.get_future();
   set_state(SessionState::logging_in);
-  loop_.post([this] {
-    cid_ = engine_->open_connection(now());
+  auto first = std::make_shared<net::Socket>(std::move(*sock));
+  loop_.post([this, first] {
+    const core::ConnectionId cid = engine_->open_connection(now());
+    attach_socket(cid, std::move(*first));
     after_engine();
   });
   io_ = std::thread([this] { io_main(); });
@@ -117,7 +119,45 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
     shutdown(std::chrono::milliseconds(0));
     return ec;
   }
+  // MC/S: the further connections, up to what the target allows (section 13.2).
+  if (type_ == core::SessionType::normal) {
+    const std::uint32_t want = std::min(options_.connections, negotiated().max_connections);
+    for (std::uint32_t i = 1; i < want; ++i)
+      if (!add_connection()) {
+        log(LogLevel::warning,
+            "could not add connection " + std::to_string(i + 1) + " of " + std::to_string(want));
+        break;
+      }
+  }
   return ok();
+}
+
+bool SessionImpl::add_connection() {
+  auto sock = net::connect(endpoint_, net::Clock::now() + options_.connect_timeout);
+  if (!sock) return false;
+  auto waiter = std::make_shared<std::promise<bool>>();
+  auto result = waiter->get_future();
+  auto s = std::make_shared<net::Socket>(std::move(*sock));
+  {
+    std::lock_guard lock(post_mutex_);
+    if (stopped_) return false;
+    loop_.post([this, s, waiter] {
+      if (!engine_->logged_in()) {
+        waiter->set_value(false);
+        return;
+      }
+      add_waiter_ = waiter;
+      const core::ConnectionId cid = engine_->open_connection(now());
+      add_cid_ = cid;
+      added_cids_.push_back(cid);
+      attach_socket(cid, std::move(*s));
+      after_engine();
+    });
+  }
+  if (result.wait_for(options_.login_timeout + std::chrono::seconds(1)) !=
+      std::future_status::ready)
+    return false;
+  return result.get();
 }
 
 void SessionImpl::io_main() {
@@ -141,7 +181,7 @@ void SessionImpl::io_main() {
 // hand the socket to the I/O thread, which starts the login.
 void SessionImpl::start_reconnect() {
   if (reconnect_thread_.joinable()) reconnect_thread_.join();
-  set_state(SessionState::recovering);
+  if (engine_->recovering()) set_state(SessionState::recovering);  // not for an MC/S replacement
   reconnect_thread_ = std::thread([this] {
     auto sock = net::connect(endpoint_, net::Clock::now() + options_.connect_timeout);
     std::error_code failure = sock ? std::error_code{} : sock.error();
@@ -156,18 +196,36 @@ void SessionImpl::start_reconnect() {
             "reconnect to " + endpoint_.to_string() + " failed: " + failure.message());
         engine_->reconnect_failed(failure, now());
       } else {
-        attach_socket(std::move(*s));
-        cid_ = engine_->open_connection(now());
+        // A reconnection for error recovery, or (MC/S, the session still up) a replacement
+        // for a failed connection: the engine knows which login it needs.
+        const bool replacement = !engine_->recovering();
+        const core::ConnectionId cid = engine_->open_connection(now());
+        if (replacement) added_cids_.push_back(cid);
+        attach_socket(cid, std::move(*s));
       }
       after_engine();
     });
   });
 }
 
-void SessionImpl::attach_socket(net::Socket socket) {
-  socket_ = std::move(socket);
-  write_armed_ = false;
-  (void)loop_.add(socket_.fd(), EPOLLIN | EPOLLRDHUP, [this](std::uint32_t ev) { on_socket(ev); });
+void SessionImpl::attach_socket(core::ConnectionId cid, net::Socket socket) {
+  close_link(cid);  // an old socket of a reused CID (ERL 2 connection reinstatement)
+  Link& l = links_[cid];
+  l.socket = std::move(socket);
+  l.write_armed = false;
+  auto added = loop_.add(l.socket.fd(), EPOLLIN | EPOLLRDHUP,
+                         [this, cid](std::uint32_t ev) { on_socket(cid, ev); });
+  if (!added) engine_->connection_lost(cid, added.error(), now());
+}
+
+void SessionImpl::close_link(core::ConnectionId cid) {
+  auto it = links_.find(cid);
+  if (it == links_.end()) return;
+  if (it->second.socket.valid()) {
+    loop_.remove(it->second.socket.fd());
+    it->second.socket.close();
+  }
+  links_.erase(it);
 }
 
 void SessionImpl::shutdown(std::chrono::milliseconds logout_timeout) {
@@ -203,36 +261,41 @@ void SessionImpl::shutdown(std::chrono::milliseconds logout_timeout) {
 }
 
 void SessionImpl::close_socket() {
-  if (!socket_.valid()) return;
-  loop_.remove(socket_.fd());
+  if (links_.empty()) return;
+  std::vector<core::ConnectionId> cids;
+  for (auto& [cid, l] : links_)
+    cids.push_back(cid);
   if (engine_) {
-    engine_->connection_lost(cid_, errc::session_closed, now());
+    engine_->abandon(errc::session_closed, now());
     // Deliver the failures the engine produced.
     while (auto e = engine_->poll_event())
       dispatch(*e);
   }
-  socket_.close();
+  for (auto cid : cids)
+    close_link(cid);
   logged_in_ = false;
 }
 
-void SessionImpl::on_socket(std::uint32_t events) {
+void SessionImpl::on_socket(core::ConnectionId cid, std::uint32_t events) {
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    for (int i = 0; i < 64 && socket_.valid(); ++i) {
-      auto buf = engine_->receive_buffer(cid_);
+    for (int i = 0; i < 64; ++i) {
+      auto it = links_.find(cid);
+      if (it == links_.end() || !it->second.socket.valid()) break;
+      auto buf = engine_->receive_buffer(cid);
       if (buf.empty()) break;
-      auto r = socket_.read(buf);
+      auto r = it->second.socket.read(buf);
       if (!r) {
         if (r.error() == std::errc::resource_unavailable_try_again ||
             r.error() == std::errc::operation_would_block)
           break;
-        engine_->connection_lost(cid_, r.error(), now());
+        engine_->connection_lost(cid, r.error(), now());
         break;
       }
       if (*r == 0) {
-        engine_->connection_lost(cid_, errc::connection_closed, now());
+        engine_->connection_lost(cid, errc::connection_closed, now());
         break;
       }
-      engine_->commit_received(cid_, *r, now());
+      engine_->commit_received(cid, *r, now());
       if (*r < buf.size()) break;  // drained the socket for now
     }
   }
@@ -240,29 +303,32 @@ void SessionImpl::on_socket(std::uint32_t events) {
 }
 
 void SessionImpl::flush() {
-  while (socket_.valid() && engine_->wants_write(cid_)) {
-    std::array<std::span<const std::byte>, 64> iov;
-    const std::size_t n = engine_->gather(cid_, iov);
-    if (n == 0) break;
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      total += iov[i].size();
-    auto w = socket_.writev(std::span(iov.data(), n));
-    if (!w) {
-      if (w.error() == std::errc::resource_unavailable_try_again ||
-          w.error() == std::errc::operation_would_block)
+  for (auto& [cid, l] : links_) {
+    while (l.socket.valid() && engine_->wants_write(cid)) {
+      std::array<std::span<const std::byte>, 64> iov;
+      const std::size_t n = engine_->gather(cid, iov);
+      if (n == 0) break;
+      std::size_t total = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        total += iov[i].size();
+      auto w = l.socket.writev(std::span(iov.data(), n));
+      if (!w) {
+        if (w.error() == std::errc::resource_unavailable_try_again ||
+            w.error() == std::errc::operation_would_block)
+          break;
+        // The engine reports the loss with ConnectionClosed; the socket goes in dispatch().
+        engine_->connection_lost(cid, w.error(), now());
         break;
-      engine_->connection_lost(cid_, w.error(), now());
-      return;
+      }
+      engine_->consume(cid, *w);
+      if (*w < total) break;  // socket buffer full
     }
-    engine_->consume(cid_, *w);
-    if (*w < total) break;  // socket buffer full
-  }
-  if (!socket_.valid()) return;
-  const bool want = engine_->wants_write(cid_);
-  if (want != write_armed_) {
-    write_armed_ = want;
-    loop_.modify(socket_.fd(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+    if (!l.socket.valid()) continue;
+    const bool want = engine_->wants_write(cid);
+    if (want != l.write_armed) {
+      l.write_armed = want;
+      loop_.modify(l.socket.fd(), EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+    }
   }
 }
 
@@ -279,14 +345,51 @@ void SessionImpl::after_engine() {
   flush();
   // Publish error recovery counters for recovery_stats() when they moved (rarely).
   const core::Erl1Counters& c = engine_->erl1_counters();
-  if (c.digest_errors + c.data_r2t_snacks + c.status_snacks + c.data_acks + c.command_retries +
-          c.probes !=
-      erl1_total_) {
-    erl1_total_ = c.digest_errors + c.data_r2t_snacks + c.status_snacks + c.data_acks +
-                  c.command_retries + c.probes;
+  const std::uint64_t total = c.digest_errors + c.data_r2t_snacks + c.status_snacks + c.data_acks +
+                              c.command_retries + c.probes + c.connection_recoveries +
+                              c.tasks_reassigned;
+  if (total != erl1_total_) {
+    erl1_total_ = total;
     std::lock_guard lock(info_mutex_);
     erl1_counters_ = c;
   }
+}
+
+void SessionImpl::publish_connections() {
+  std::vector<std::uint16_t> cids;
+  for (auto& [cid, l] : links_)
+    if (engine_->connection_live(cid)) cids.push_back(cid);
+  std::lock_guard lock(info_mutex_);
+  live_cids_ = std::move(cids);
+}
+
+std::vector<std::uint16_t> SessionImpl::connection_ids() const {
+  std::lock_guard lock(info_mutex_);
+  return live_cids_;
+}
+
+void SessionImpl::close_connection(std::uint16_t cid, std::chrono::milliseconds timeout,
+                                   std::function<void(Result<void>)> done) {
+  std::unique_lock lock(post_mutex_);
+  if (stopped_) {
+    lock.unlock();
+    done(Unexpected(errc::session_closed));
+    return;
+  }
+  loop_.post([this, cid, timeout, done = std::move(done)]() mutable {
+    if (!engine_->connection_live(cid)) {
+      done(Unexpected(errc::not_logged_in));
+      return;
+    }
+    if (logout_done_.count(0)) {
+      done(Unexpected(errc::busy));
+      return;
+    }
+    logout_done_[0] = std::move(done);
+    engine_->logout(now(), now() + std::chrono::duration_cast<core::Duration>(timeout),
+                    core::LogoutReason::close_connection, cid);
+    after_engine();
+  });
 }
 
 RecoveryStats SessionImpl::recovery_stats() const {
@@ -299,6 +402,8 @@ RecoveryStats SessionImpl::recovery_stats() const {
   s.data_acks = erl1_counters_.data_acks;
   s.command_retries = erl1_counters_.command_retries;
   s.probes = erl1_counters_.probes;
+  s.connection_recoveries = erl1_counters_.connection_recoveries;
+  s.reassigned_tasks = erl1_counters_.tasks_reassigned;
   return s;
 }
 
@@ -358,11 +463,32 @@ void SessionImpl::dispatch(core::Event& event) {
           }
         } else if constexpr (std::is_same_v<T, core::LoginDone>) {
           if (login_reported_) {
-            // A login made by error recovery.
+            publish_connections();
+            const auto added = std::find(added_cids_.begin(), added_cids_.end(), e.cid);
+            const bool was_added = added != added_cids_.end();
+            if (was_added) added_cids_.erase(added);
+            if (add_cid_ == e.cid && add_waiter_) {
+              add_waiter_->set_value(!e.error);
+              add_waiter_.reset();
+              add_cid_.reset();
+            }
+            // A login made by error recovery, or of a further connection (MC/S).
             if (e.error) {
               log(LogLevel::warning,
-                  "recovery login failed: " + e.error.message() +
+                  std::string(was_added ? "connection login failed: " : "recovery login failed: ") +
+                      e.error.message() +
                       (e.failure_detail.empty() ? "" : " (" + e.failure_detail + ")"));
+              return;
+            }
+            logged_in_ = true;
+            if (was_added) {
+              log(LogLevel::info, "connection " + std::to_string(e.cid) + " logged in");
+              return;
+            }
+            if (e.connection_recovery) {
+              log(LogLevel::info, "connection " + std::to_string(e.cid) +
+                                      " logged in again; its tasks are reassigned (ERL 2)");
+              set_state(SessionState::logged_in);
               return;
             }
             ++recoveries_;
@@ -409,14 +535,32 @@ void SessionImpl::dispatch(core::Event& event) {
             tsih_ = engine_->tsih();
           }
           logged_in_ = true;
+          publish_connections();
           set_state(SessionState::logged_in);
           login_result_.set_value({});
         } else if constexpr (std::is_same_v<T, core::ConnectionClosed>) {
-          logged_in_ = false;
-          if (socket_.valid()) {
-            loop_.remove(socket_.fd());
-            socket_.close();
+          // live_cids_ is written on this thread only.
+          const bool was_live =
+              std::find(live_cids_.begin(), live_cids_.end(), e.cid) != live_cids_.end();
+          close_link(e.cid);
+          publish_connections();
+          if (add_cid_ == e.cid && add_waiter_) {
+            add_waiter_->set_value(false);
+            add_waiter_.reset();
+            add_cid_.reset();
           }
+          if (engine_->logged_in()) {
+            // MC/S: the session goes on over its other connections. A failed one is replaced
+            // after DefaultTime2Wait (its tasks were reassigned at ERL 2).
+            log(LogLevel::warning, "connection " + std::to_string(e.cid) + " closed" +
+                                       (e.reason ? ": " + e.reason.message() : ""));
+            if (was_live && e.reason && e.reason != errc::session_closed && !stopped_ &&
+                !reconnect_at_ &&
+                live_cids_.size() < std::min(options_.connections, negotiated().max_connections))
+              reconnect_at_ = now() + std::chrono::seconds(engine_->params().default_time2wait);
+            return;
+          }
+          logged_in_ = false;
           if (engine_->recovering()) {
             log(LogLevel::warning, "connection lost (" + e.reason.message() + "); recovering");
             set_state(SessionState::recovering, e.reason);

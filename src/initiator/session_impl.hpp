@@ -1,9 +1,11 @@
-// SessionImpl: drives one core::InitiatorSession over one TCP connection on its own I/O thread.
+// SessionImpl: drives one core::InitiatorSession over its TCP connections (one, or several with
+// MC/S) on its own I/O thread.
 // Internal header; the public face is include/uiscsi/session.hpp.
 #pragma once
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -37,6 +39,10 @@ class SessionImpl {
            std::function<void(Result<core::TmfResponse>)> done);
   void text(core::KeyValueList keys, std::function<void(Result<core::KeyValueList>)> done);
   void logout(std::chrono::milliseconds timeout, std::function<void(Result<void>)> done);
+  // MC/S: logs out one connection (reason 1).
+  void close_connection(std::uint16_t cid, std::chrono::milliseconds timeout,
+                        std::function<void(Result<void>)> done);
+  [[nodiscard]] std::vector<std::uint16_t> connection_ids() const;
 
   [[nodiscard]] bool in_io_thread() const { return loop_.in_loop_thread(); }
   [[nodiscard]] bool logged_in() const { return logged_in_; }
@@ -64,10 +70,20 @@ class SessionImpl {
     std::uint32_t bytes_out = 0;
   };
 
+  // One TCP connection of the session.
+  struct Link {
+    net::Socket socket;
+    bool write_armed = false;
+  };
+
   void io_main();
   void start_reconnect();
-  void attach_socket(net::Socket socket);
-  void on_socket(std::uint32_t events);
+  // Connects a further connection (MC/S) and waits for its login; false if it failed.
+  bool add_connection();
+  void attach_socket(core::ConnectionId cid, net::Socket socket);
+  void close_link(core::ConnectionId cid);
+  void on_socket(core::ConnectionId cid, std::uint32_t events);
+  void publish_connections();
   void after_engine();
   void schedule_after_engine();  // after_engine() once the posted work queued so far has run
   void flush();
@@ -83,11 +99,9 @@ class SessionImpl {
   core::OpenSslRandom random_;
   std::unique_ptr<core::InitiatorSession> engine_;  // I/O thread only, after start()
   net::EventLoop loop_;
-  net::Socket socket_;
+  std::map<core::ConnectionId, Link> links_;  // I/O thread only
   net::Endpoint endpoint_;
-  core::ConnectionId cid_ = 0;
   std::thread io_;
-  bool write_armed_ = false;
   bool after_engine_scheduled_ = false;  // I/O thread: schedule_after_engine() is pending
   std::atomic<bool> logged_in_{false};
   std::atomic<bool> stopped_{false};  // no more work is accepted
@@ -99,6 +113,11 @@ class SessionImpl {
   std::optional<core::TimePoint> reconnect_at_;
   std::thread reconnect_thread_;
   std::atomic<std::uint64_t> recoveries_{0};
+  // Logins of connections added to a live session (MC/S), not recoveries; and the caller
+  // waiting for one (add_connection()).
+  std::vector<core::ConnectionId> added_cids_;
+  std::shared_ptr<std::promise<bool>> add_waiter_;
+  std::optional<core::ConnectionId> add_cid_;
 
   std::promise<std::error_code> login_result_;
   bool login_reported_ = false;
@@ -112,6 +131,7 @@ class SessionImpl {
   std::uint64_t erl1_total_ = 0;      // I/O thread: the sum last published
   std::string target_alias_;
   std::uint16_t tsih_ = 0;
+  std::vector<std::uint16_t> live_cids_;
 
   // I/O thread only.
   std::atomic<std::uint64_t> next_id_{1};

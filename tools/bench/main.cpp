@@ -525,6 +525,11 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
+  unsigned connections = 1;
+  app.add_option("--connections", connections,
+                 "TCP connections per session (MC/S; the target's MaxConnections must allow them)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 16u));
   app.add_option("--time", o.time_s, "Measured seconds per point")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 86400.0));
@@ -601,11 +606,15 @@ int main(int argc, char** argv) {
   auto lun = Lun::from_number(url.lun.value_or(0));
   if (!lun) return usage_error("LUN number too large");
   options.command_timeout = std::chrono::seconds(cmd_timeout_s);
+  options.connections = connections;
   const std::string name = url.to_string();
 
   install_interrupt_handler();
   auto session = Session::dial(url, options);
   if (!session) return fail("cannot log in to " + name, session.error());
+  if (session->connections().size() < connections && !quiet)
+    std::fprintf(stderr, "uiscsi-bench: %zu of %u connections (target MaxConnections=%u)\n",
+                 session->connections().size(), connections, session->negotiated().max_connections);
   const LunInfo info = probe_lun(*session, *lun);
   if (!info.error.empty() && info.type_name.empty()) {
     std::fprintf(stderr, "uiscsi-bench: %s: %s\n", name.c_str(), info.error.c_str());

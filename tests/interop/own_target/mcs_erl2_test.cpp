@@ -1,0 +1,166 @@
+// Error recovery level 2 and multiple connections per session (MC/S) against uiscsi-target's
+// server, in one process, over loopback TCP: reads and writes spread over two connections, a
+// connection cut mid-transfer by the target's fault injection and recovered by moving its tasks
+// (TASK REASSIGN) with no session reinstatement, and the logout of one connection while the
+// other carries on. Every byte is verified.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "support/pattern.hpp"
+#include "target/server.hpp"
+#include "uiscsi/errors.hpp"
+#include "uiscsi/scsi/cdb.hpp"
+#include "uiscsi/session.hpp"
+
+namespace uiscsi {
+namespace {
+
+using namespace std::chrono_literals;
+using uiscsi::testing::pattern;
+
+constexpr const char* kDisk = "iqn.2026-11.dev.uiscsi:mcs";
+
+// A target at ERL 2 with up to 2 connections per session; with `drop_after_bytes`, the first
+// `faulty` connections accepted close after receiving that many bytes.
+std::unique_ptr<target::TargetServer> mcs_target(std::uint64_t drop_after_bytes = 0,
+                                                 std::uint64_t faulty = 1) {
+  target::ServerConfig c;
+  c.portals = {{"127.0.0.1", 0}};
+  target::TargetEntry t;
+  t.name = kDisk;
+  target::LunConfig l;
+  l.size_bytes = 32ull << 20;
+  t.luns.push_back(l);
+  c.targets.push_back(t);
+  c.engine.negotiation.error_recovery_level = 2;
+  c.engine.negotiation.max_connections = 2;
+  c.engine.negotiation.default_time2wait = 0;
+  c.engine.faults.drop_after_bytes = drop_after_bytes;
+  c.engine.faults.faulty_connections = faulty;
+  auto s = target::TargetServer::start(c);
+  EXPECT_TRUE(s) << s.error().message();
+  return s ? std::move(*s) : nullptr;
+}
+
+std::string url_of(const target::TargetServer& s) {
+  return "iscsi://" + s.endpoints()[0].to_string() + "/" + kDisk + "/0";
+}
+
+SessionOptions erl2_options(std::uint32_t connections) {
+  SessionOptions o;
+  o.login_timeout = 5s;
+  o.error_recovery_level = 2;
+  o.connections = connections;
+  o.default_time2wait = 0;
+  o.recovery_backoff = 20ms;
+  o.max_recovery_attempts = 4;
+  o.max_burst_length = 65536;  // several bursts (R2Ts) per write
+  o.first_burst_length = 16384;
+  return o;
+}
+
+// Writes `chunks` chunks of `chunk` bytes at LBA 0 with all in flight, then reads them back the
+// same way and compares. Commands are RetryPolicy::never, so a repetition would fail them.
+void write_read_verify(Session& s, std::size_t chunk, std::size_t chunks, unsigned seed) {
+  const auto data = pattern(chunk * chunks, seed);
+  const auto blocks = static_cast<std::uint32_t>(chunk / 512);
+  std::vector<std::byte> back(data.size());
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<std::future<Result<Completion>>> batch;
+    for (std::size_t i = 0; i < chunks; ++i) {
+      Command c = pass == 0 ? Command(*scsi::write16(i * blocks, blocks, 512))
+                                  .write_from(std::span(data).subspan(i * chunk, chunk))
+                            : Command(*scsi::read16(i * blocks, blocks, 512))
+                                  .read_into(std::span(back).subspan(i * chunk, chunk));
+      c.retry(RetryPolicy::never).timeout(30s);
+      batch.push_back(s.submit(Lun(), std::move(c)));
+    }
+    for (auto& f : batch) {
+      auto r = f.get();
+      ASSERT_TRUE(r) << "pass " << pass << ": " << r.error().message();
+      EXPECT_TRUE(r->ok()) << r->describe();
+    }
+  }
+  EXPECT_TRUE(back == data);
+}
+
+void clear_ua(Session& s) {
+  for (int i = 0; i < 3; ++i) {
+    auto c = s.run(Lun(), Command(scsi::test_unit_ready()));
+    ASSERT_TRUE(c) << c.error().message();
+    if (c->ok()) return;
+  }
+}
+
+TEST(OwnTargetMcs, ReadsAndWritesOverTwoConnections) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(2));
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->negotiated().max_connections, 2u);
+  EXPECT_EQ(s->negotiated().error_recovery_level, 2u);
+  EXPECT_EQ(s->connections().size(), 2u);
+  clear_ua(*s);
+  write_read_verify(*s, 256 * 1024, 16, 1);
+  EXPECT_EQ(s->recovery_stats().reinstatements, 0u);
+  EXPECT_TRUE(s->logout());
+}
+
+TEST(OwnTargetErl2, ConnectionCutMidTransferIsRecoveredByReassignment) {
+  // The first connection closes after 3 MiB received: in the middle of the writes.
+  auto server = mcs_target(3u << 20);
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(1));
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->negotiated().error_recovery_level, 2u);
+  clear_ua(*s);
+  write_read_verify(*s, 256 * 1024, 24, 2);
+  const RecoveryStats st = s->recovery_stats();
+  EXPECT_GE(st.connection_recoveries, 1u);
+  EXPECT_GE(st.reassigned_tasks, 1u);
+  EXPECT_EQ(st.reinstatements, 0u) << "ERL 2 keeps the session";
+  EXPECT_TRUE(s->logged_in());
+}
+
+TEST(OwnTargetMcs, ConnectionCutWhileTheOtherCarriesOn) {
+  // The leading connection closes after 3 MiB received; the second one takes over its tasks.
+  auto server = mcs_target(3u << 20);
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(2));
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->connections().size(), 2u);
+  clear_ua(*s);
+  write_read_verify(*s, 256 * 1024, 24, 3);
+  const RecoveryStats st = s->recovery_stats();
+  EXPECT_GE(st.connection_recoveries, 1u);
+  EXPECT_EQ(st.reinstatements, 0u);
+  EXPECT_TRUE(s->logged_in());
+  // The failed connection is replaced (DefaultTime2Wait 0).
+  for (int i = 0; i < 100 && s->connections().size() < 2; ++i)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(s->connections().size(), 2u);
+  write_read_verify(*s, 64 * 1024, 8, 4);
+}
+
+TEST(OwnTargetMcs, LogoutOfOneConnectionWhileTheOtherCarriesOn) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(2));
+  ASSERT_TRUE(s) << s.error().message();
+  const auto cids = s->connections();
+  ASSERT_EQ(cids.size(), 2u);
+  clear_ua(*s);
+  auto closing = std::async(std::launch::async, [&] { return s->close_connection(cids[0]); });
+  write_read_verify(*s, 128 * 1024, 8, 5);
+  auto r = closing.get();
+  EXPECT_TRUE(r) << r.error().message();
+  EXPECT_EQ(s->connections(), std::vector<std::uint16_t>{cids[1]});
+  write_read_verify(*s, 128 * 1024, 8, 6);
+  EXPECT_FALSE(s->close_connection(cids[0]));  // no longer there
+  EXPECT_TRUE(s->logout());
+}
+
+}  // namespace
+}  // namespace uiscsi
