@@ -75,8 +75,20 @@ void TargetConnection::close(std::error_code reason) {
   tx_.clear();
   // Tasks the LU is running are freed by complete(); every other one (waiting for Data-Out,
   // sending Data-In, or queued behind a CmdSN gap) ends here with its buffers.
-  for (auto& [sn, e] : ses_->early_)
-    if (e.conn == this) e.task.reset();  // its CmdSN still counts when the window gets there
+  // At ERL 2 a failed connection's command behind a CmdSN gap leaves the window with it: the
+  // initiator retries it with the same CmdSN on its new connection (RFC 7143 section 6.2.1),
+  // which must then be taken. Otherwise its CmdSN still counts when the window gets there.
+  const bool retry_expected = reason && params_.error_recovery_level >= 2;
+  for (auto it = ses_->early_.begin(); it != ses_->early_.end();) {
+    if (it->second.conn != this) {
+      ++it;
+    } else if (retry_expected) {
+      it = ses_->early_.erase(it);
+    } else {
+      it->second.task.reset();
+      ++it;
+    }
+  }
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     Task& t = *it->second;
     t.aborted = true;
@@ -541,9 +553,10 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
     if (!text_->parts.empty()) {
       auto part = std::move(text_->parts.front());
       text_->parts.erase(text_->parts.begin());
-      const bool last = text_->parts.empty();
-      reply(std::move(part), last, last ? Ttt::reserved() : text_->ttt);
-      if (last) text_.reset();
+      // F=1 only on the last part, and only when the request had F=1 (section 11.11.1).
+      const bool done = text_->parts.empty() && h.final;
+      reply(std::move(part), done, done ? Ttt::reserved() : text_->ttt);
+      if (done) end_text_exchange();
       return;
     }
   }
@@ -585,8 +598,17 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
     }
   }
   if (!negotiate.empty()) {
+    for (const auto& kv : negotiate) {
+      if (std::find(text_->keys.begin(), text_->keys.end(), kv.key) != text_->keys.end()) {
+        text_.reset();
+        send_reject(pdu.bhs, RejectReason::protocol_error);
+        return;
+      }
+      text_->keys.push_back(kv.key);
+    }
     Negotiator n(Role::target, session_->discovery ? SessionType::discovery : SessionType::normal,
-                 config_.negotiation, true, params_, NegotiationPhase::full_feature);
+                 config_.negotiation, true, text_->params ? *text_->params : params_,
+                 NegotiationPhase::full_feature);
     auto r = n.process(negotiate);
     if (!r) {
       text_.reset();
@@ -594,15 +616,20 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
       return;
     }
     answer.insert(answer.end(), r->begin(), r->end());
-    params_ = n.params();
-    send_limit_ = params_.send_limit(Role::target);
+    text_->params = n.params();
   }
   const auto text = serialize_text(answer);
   std::vector<std::vector<std::byte>> parts;
   for (auto p : split_text(text, send_limit_))
     parts.emplace_back(p.begin(), p.end());
   if (parts.size() == 1) {
-    text_.reset();
+    // Section 11.11.1: a Text Response with F=1 to a Text Request with F=0 is a protocol error;
+    // the answer to F=0 has F=0 and our TTT, and the exchange goes on with the next request.
+    if (!h.final) {
+      reply(std::move(parts[0]), false, text_->ttt);
+      return;
+    }
+    end_text_exchange();
     reply(std::move(parts[0]), true, Ttt::reserved());
     return;
   }
@@ -618,6 +645,15 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
   Header out{r};
   fill_sns(out, true);
   push(make_owned(out, std::move(first)));
+}
+
+// The exchange ended with F=1: what it negotiated takes effect (section 6.2).
+void TargetConnection::end_text_exchange() {
+  if (text_ && text_->params) {
+    params_ = *text_->params;
+    send_limit_ = params_.send_limit(Role::target);
+  }
+  text_.reset();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,10 @@ struct TargetPendingText {
   std::vector<std::vector<std::byte>> parts;  // our answer, one part per PDU
   Ttt ttt;
   TextAccumulator request{64 * 1024};
+  // What the exchange negotiated so far: in force only when it ends with F=1 (section 6.2);
+  // a key negotiated twice in one exchange is a protocol error.
+  std::optional<NegotiatedParams> params;
+  std::vector<std::string> keys;
 };
 
 struct RetainedTask;
@@ -154,6 +158,7 @@ class TargetConnection {
   void handle_nop_out(const NopOut& h, const InboundPdu& pdu, TimePoint now);
   void handle_tmf(const TaskMgmtRequest& h, TimePoint now);
   void handle_text(const TextRequest& h, const InboundPdu& pdu);
+  void end_text_exchange();
   void handle_logout(const LogoutRequest& h);
   void handle_snack(const SnackRequest& h, const Bhs& bhs);
   bool check_cmd_sn(const Bhs& bhs, SerialNumber cmd_sn, bool immediate);

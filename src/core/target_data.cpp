@@ -62,7 +62,9 @@ bool TargetConnection::Expander::next(const SequenceRef& ref, OutPdu& out) {
     if (t->data_in_sent >= t->data_in_length) return false;
     offset = t->data_in_sent;
     const std::uint32_t burst_left = c_.params_.max_burst_length - t->burst_sent;
-    length = std::min({c_.send_limit_, t->data_in_length - offset, burst_left});
+    // Whole 4-byte words in every Data-In but a sequence's last, even when the initiator's
+    // MaxRecvDataSegmentLength is not a multiple of 4 (UNH-IOL target FFP 9.3.3).
+    length = std::min({c_.send_limit_ & ~3u, t->data_in_length - offset, burst_left});
     data_sn = t->next_data_sn++;
     t->data_in_sent += length;
     t->burst_sent += length;
