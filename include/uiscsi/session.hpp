@@ -112,7 +112,6 @@ struct UISCSI_API SessionOptions {
   Hooks hooks;
 };
 
-// The parameters in force after login (RFC 7143 section 13).
 // What error recovery has done on a session so far (Session::recovery_stats()).
 struct UISCSI_API RecoveryStats {
   std::uint64_t reinstatements = 0;   // ERL 0: the session logged in again after a lost connection
@@ -126,6 +125,7 @@ struct UISCSI_API RecoveryStats {
   std::uint64_t reassigned_tasks = 0;       // ERL 2: tasks moved with TASK REASSIGN
 };
 
+// The parameters in force after login (RFC 7143 section 13).
 struct UISCSI_API NegotiatedParameters {
   bool header_digest = false;
   bool data_digest = false;
