@@ -27,10 +27,13 @@ struct RawPdu {
   core::Bhs bhs;
   core::Header header;
   std::vector<std::byte> data;
+  // A pointer into this PDU: not callable on a temporary (the pointer would dangle).
   template <class T>
-  [[nodiscard]] const T* as() const {
+  [[nodiscard]] const T* as() const& {
     return std::get_if<T>(&header);
   }
+  template <class T>
+  const T* as() const&& = delete;
   [[nodiscard]] core::KeyValueList keys() const {
     auto k = core::parse_text(data);
     return k ? *k : core::KeyValueList{};

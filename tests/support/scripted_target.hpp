@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,14 @@ struct SentPdu {
   std::vector<std::byte> ahs;
   std::vector<std::byte> data;
 
+  // A pointer into this PDU: not callable on a temporary (the pointer would dangle; take
+  // ScriptedTarget::drain_one_as<T>() instead).
   template <class T>
-  [[nodiscard]] const T* as() const {
+  [[nodiscard]] const T* as() const& {
     return std::get_if<T>(&header);
   }
+  template <class T>
+  const T* as() const&& = delete;
   [[nodiscard]] std::string describe() const { return core::describe(header); }
 };
 
@@ -82,6 +87,15 @@ class ScriptedTarget {
     EXPECT_EQ(v.size(), 1u);
     if (v.empty()) return {};
     return v.front();
+  }
+  // Exactly one PDU expected, of header type T: a copy of its header, or nullopt (and a test
+  // failure) when it is another PDU.
+  template <class T>
+  std::optional<T> drain_one_as() {
+    const SentPdu p = drain_one();
+    if (const T* h = p.as<T>()) return *h;
+    ADD_FAILURE() << "expected another PDU than " << p.describe();
+    return std::nullopt;
   }
 
   // Sends a target PDU to the initiator. Sequence numbers left at zero are filled in: StatSN

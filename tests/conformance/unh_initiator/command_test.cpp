@@ -47,7 +47,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_2_1_ImmediateDeliveryNonTMF) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_2_2_ImmediateDeliveryTMF) {
   open();
   const TaskId id = tur();
-  const auto* first = t->drain_one().as<ScsiCommand>();
+  const auto first = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(first, nullptr);
   const SerialNumber next = first->cmd_sn + 1;
   s->submit_tmf(TmfFunction::abort_task, Lun(), id, now);
@@ -57,7 +57,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_2_2_ImmediateDeliveryTMF) {
   EXPECT_TRUE(m->immediate);
   EXPECT_EQ(m->cmd_sn, next);
   tur();
-  EXPECT_EQ(t->drain_one().as<ScsiCommand>()->cmd_sn, next);
+  EXPECT_EQ(t->drain_one_as<ScsiCommand>()->cmd_sn, next);
 }
 
 // 3.1: MaxCmdSN = ExpCmdSN - 1 (window zero): no command until a NOP-In opens the window.
@@ -69,7 +69,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_3_1_ZeroCommandWindow) {
   EXPECT_TRUE(t->drain().empty()) << "a command through a closed window";
   t->set_window(4);
   nop_in(Ttt::reserved());
-  EXPECT_NE(t->drain_one().as<ScsiCommand>(), nullptr);
+  EXPECT_TRUE(t->drain_one_as<ScsiCommand>());
 }
 
 // 3.2: MaxCmdSN about 100 above ExpCmdSN: several commands go out without a window update.
@@ -133,7 +133,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_4_1_CommandRetry) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_5_1_ExpStatSnGap) {
   open();
   const TaskId id = tur();
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   ScsiResponse r = good_response(c->itt);
   r.stat_sn = t->next_stat_sn() + 0x80000000u;
@@ -152,7 +152,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_5_1_ExpStatSnGap) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_10_1_StatusInDataIn) {
   open();
   const TaskId id = read(1024);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   DataIn d;
   d.itt = c->itt;
@@ -164,14 +164,14 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_10_1_StatusInDataIn) {
   EXPECT_FALSE(done.error);
   EXPECT_EQ(done.result.data_in_bytes, 1024u);
   tur();
-  EXPECT_NE(t->drain_one().as<ScsiCommand>(), nullptr);
+  EXPECT_TRUE(t->drain_one_as<ScsiCommand>());
 }
 
 // 11.1.2: a Data-In with DataSegmentLength 0 is not an error.
 TEST_F(UnhInitiatorFfp, Initiator_FFP_11_1_2_ZeroLengthDataIn) {
   open();
   const TaskId id = read(1024);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   DataIn d;
   d.itt = c->itt;
@@ -202,7 +202,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_15_1_NOPOutPingReply) {
   EXPECT_TRUE(n->immediate);
   EXPECT_EQ(p.bhs.data_segment_length(), 0u);
   tur();
-  EXPECT_EQ(t->drain_one().as<ScsiCommand>()->cmd_sn, n->cmd_sn);
+  EXPECT_EQ(t->drain_one_as<ScsiCommand>()->cmd_sn, n->cmd_sn);
 }
 
 // 15.2: our own ping after idle time: TTT 0xffffffff, LUN 0, a valid ITT; the next command's
@@ -218,7 +218,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_15_2_NOPOutPingRequest) {
   EXPECT_EQ(n->lun, Lun());
   EXPECT_FALSE(n->itt.is_reserved());
   tur();
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->cmd_sn, n->immediate ? n->cmd_sn : n->cmd_sn + 1);
 }
@@ -246,7 +246,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_15_3_NOPOutExpStatSnConfirmation) {
   EXPECT_EQ(ack->exp_stat_sn, t->next_stat_sn())
       << "the confirmation carries the current ExpStatSN";
   tur();
-  EXPECT_EQ(t->drain_one().as<ScsiCommand>()->cmd_sn, ack->cmd_sn);
+  EXPECT_EQ(t->drain_one_as<ScsiCommand>()->cmd_sn, ack->cmd_sn);
 }
 
 // 16.4.1 - 16.4.6: a command ending in CHECK CONDITION (47/05, 0C/0C, 0C/0D), BUSY or
@@ -333,7 +333,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_16_4_6_RESERVATIONCONFLICT) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_16_4_2_MissingDataSNACKRejected) {
   open();
   const TaskId id = read(3072);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   const auto data = pattern(3072);
   for (std::uint32_t k : {0u, 2u}) {
@@ -364,7 +364,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_16_4_2_MissingDataSNACKRejected) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_16_5_WindowClosedViaSCSIResponse) {
   open();
   tur();
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   t->accept_commands(1);
   t->set_window(0);
@@ -376,17 +376,17 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_16_5_WindowClosedViaSCSIResponse) {
   EXPECT_TRUE(t->drain().empty());
   t->set_window(8);
   nop_in(Ttt::reserved());
-  EXPECT_NE(t->drain_one().as<ScsiCommand>(), nullptr);
+  EXPECT_TRUE(t->drain_one_as<ScsiCommand>());
 }
 
 // 19.1: an immediate TMF leaves CmdSN for the next command; a non-immediate one takes it.
 TEST_F(UnhInitiatorFfp, Initiator_FFP_19_1_TMFCmdSn) {
   open();
   s->submit_tmf(TmfFunction::logical_unit_reset, Lun(), std::nullopt, now);
-  const auto* m = t->drain_one().as<TaskMgmtRequest>();
+  const auto m = t->drain_one_as<TaskMgmtRequest>();
   ASSERT_NE(m, nullptr);
   tur();
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->cmd_sn, m->immediate ? m->cmd_sn : m->cmd_sn + 1);
 }
@@ -396,10 +396,10 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_19_2_TMFLUN) {
   open();
   const Lun lun = Lun::from_u64(0x0003000000000000ull);
   const TaskId id = read(512, lun);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   s->submit_tmf(TmfFunction::abort_task, lun, id, now);
-  const auto* m = t->drain_one().as<TaskMgmtRequest>();
+  const auto m = t->drain_one_as<TaskMgmtRequest>();
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->lun, c->lun);
   EXPECT_EQ(m->referenced_task_tag, c->itt);
@@ -412,7 +412,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_19_3_TMFRefCmdSn) {
   ASSERT_EQ(sent.size(), 2u);
   const auto* c = sent[1].as<ScsiCommand>();
   s->submit_tmf(TmfFunction::abort_task, Lun(), id, now);
-  const auto* m = t->drain_one().as<TaskMgmtRequest>();
+  const auto m = t->drain_one_as<TaskMgmtRequest>();
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->ref_cmd_sn, c->cmd_sn);
   EXPECT_EQ(m->function, TmfFunction::abort_task);
@@ -427,11 +427,11 @@ void after_task_set_tmf(UnhInitiator& f, ScriptedTarget& t, TmfFunction fn, bool
   } else {
     f.write_for_tmf();
   }
-  const auto* c = t.drain_one().as<ScsiCommand>();
+  const auto c = t.drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   const Itt itt = c->itt;
   s.submit_tmf(fn, Lun(), std::nullopt, now);
-  const auto* m = t.drain_one().as<TaskMgmtRequest>();
+  const auto m = t.drain_one_as<TaskMgmtRequest>();
   ASSERT_NE(m, nullptr);
   const Itt tmf_itt = m->itt;
   if (late_data_in) {

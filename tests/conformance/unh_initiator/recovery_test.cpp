@@ -35,7 +35,7 @@ class UnhInitiatorFfp : public UnhInitiator {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_10_2_DataInABit) {
   open({.erl = 1});
   const TaskId id = read(1024);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   const Itt itt = c->itt;
   const auto data = pattern(1024, 3);
@@ -63,7 +63,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_10_2_DataInABit) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_13_1_DataR2TSNACK) {
   open({.erl = 1});
   const TaskId id = read(2560);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   const Itt itt = c->itt;
   const auto data = pattern(2560, 4);
@@ -96,7 +96,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_13_1_DataR2TSNACK) {
 TEST_F(UnhInitiatorFfp, Initiator_FFP_13_2_DataACKSNACK) {
   open({.first_burst = 1024, .max_burst = 1024, .erl = 1});
   const TaskId id = read(2048);
-  const auto* c = t->drain_one().as<ScsiCommand>();
+  const auto c = t->drain_one_as<ScsiCommand>();
   ASSERT_NE(c, nullptr);
   const Itt itt = c->itt;
   const auto data = pattern(2048, 5);

@@ -380,7 +380,7 @@ TEST_F(InitiatorTest, KeepalivePingsAnIdleLinkAndFailsWhenUnanswered) {
   EXPECT_TRUE(s->logged_in());
   now += 5s;
   s->on_timer(now);
-  ASSERT_NE(t->drain_one().as<NopOut>(), nullptr);
+  ASSERT_TRUE(t->drain_one_as<NopOut>());
   now += 2s;
   s->on_timer(now);
   EXPECT_FALSE(s->logged_in());
@@ -595,7 +595,7 @@ TEST_F(InitiatorTest, RejectedLogoutLeavesTheSessionUsable) {
   ScsiRequest r;
   r.cdb = cdb({0, 0, 0, 0, 0, 0});
   s->submit(r, now);
-  ASSERT_NE(t->drain_one().as<ScsiCommand>(), nullptr);
+  ASSERT_TRUE(t->drain_one_as<ScsiCommand>());
   s->logout(now, std::nullopt);
   EXPECT_TRUE(logout_dones(*s).empty());
 }
@@ -671,7 +671,7 @@ TEST_F(InitiatorTest, TaskDeadlineAbortsAndReleasesTheCaller) {
   const TaskDone done = one_done();
   EXPECT_EQ(done.id, id);
   EXPECT_EQ(done.error, errc::timed_out);
-  ASSERT_NE(t->drain_one().as<TaskMgmtRequest>(), nullptr);
+  ASSERT_TRUE(t->drain_one_as<TaskMgmtRequest>());
 }
 
 }  // namespace
