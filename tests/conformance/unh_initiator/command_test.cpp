@@ -48,7 +48,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_2_2_ImmediateDeliveryTMF) {
   open();
   const TaskId id = tur();
   const auto first = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first);
   const SerialNumber next = first->cmd_sn + 1;
   s->submit_tmf(TmfFunction::abort_task, Lun(), id, now);
   const SentPdu tmf = t->drain_one();
@@ -134,7 +134,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_5_1_ExpStatSnGap) {
   open();
   const TaskId id = tur();
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   ScsiResponse r = good_response(c->itt);
   r.stat_sn = t->next_stat_sn() + 0x80000000u;
   t->send(Header{r});
@@ -153,7 +153,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_10_1_StatusInDataIn) {
   open();
   const TaskId id = read(1024);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   DataIn d;
   d.itt = c->itt;
   d.final = true;
@@ -172,7 +172,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_11_1_2_ZeroLengthDataIn) {
   open();
   const TaskId id = read(1024);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   DataIn d;
   d.itt = c->itt;
   d.data_sn = 0;
@@ -219,7 +219,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_15_2_NOPOutPingRequest) {
   EXPECT_FALSE(n->itt.is_reserved());
   tur();
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   EXPECT_EQ(c->cmd_sn, n->immediate ? n->cmd_sn : n->cmd_sn + 1);
 }
 
@@ -334,7 +334,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_16_4_2_MissingDataSNACKRejected) {
   open();
   const TaskId id = read(3072);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   const auto data = pattern(3072);
   for (std::uint32_t k : {0u, 2u}) {
     DataIn d;
@@ -365,7 +365,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_16_5_WindowClosedViaSCSIResponse) {
   open();
   tur();
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   t->accept_commands(1);
   t->set_window(0);
   respond(c->itt);
@@ -384,10 +384,10 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_19_1_TMFCmdSn) {
   open();
   s->submit_tmf(TmfFunction::logical_unit_reset, Lun(), std::nullopt, now);
   const auto m = t->drain_one_as<TaskMgmtRequest>();
-  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m);
   tur();
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   EXPECT_EQ(c->cmd_sn, m->immediate ? m->cmd_sn : m->cmd_sn + 1);
 }
 
@@ -397,10 +397,10 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_19_2_TMFLUN) {
   const Lun lun = Lun::from_u64(0x0003000000000000ull);
   const TaskId id = read(512, lun);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   s->submit_tmf(TmfFunction::abort_task, lun, id, now);
   const auto m = t->drain_one_as<TaskMgmtRequest>();
-  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m);
   EXPECT_EQ(m->lun, c->lun);
   EXPECT_EQ(m->referenced_task_tag, c->itt);
 }
@@ -413,7 +413,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_19_3_TMFRefCmdSn) {
   const auto* c = sent[1].as<ScsiCommand>();
   s->submit_tmf(TmfFunction::abort_task, Lun(), id, now);
   const auto m = t->drain_one_as<TaskMgmtRequest>();
-  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m);
   EXPECT_EQ(m->ref_cmd_sn, c->cmd_sn);
   EXPECT_EQ(m->function, TmfFunction::abort_task);
 }
@@ -428,11 +428,11 @@ void after_task_set_tmf(UnhInitiator& f, ScriptedTarget& t, TmfFunction fn, bool
     f.write_for_tmf();
   }
   const auto c = t.drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   const Itt itt = c->itt;
   s.submit_tmf(fn, Lun(), std::nullopt, now);
   const auto m = t.drain_one_as<TaskMgmtRequest>();
-  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m);
   const Itt tmf_itt = m->itt;
   if (late_data_in) {
     DataIn d;  // the old command's answer, before the TMF response

@@ -36,7 +36,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_10_2_DataInABit) {
   open({.erl = 1});
   const TaskId id = read(1024);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   const Itt itt = c->itt;
   const auto data = pattern(1024, 3);
   data_in(itt, 0, 0, 512, data);
@@ -64,7 +64,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_13_1_DataR2TSNACK) {
   open({.erl = 1});
   const TaskId id = read(2560);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   const Itt itt = c->itt;
   const auto data = pattern(2560, 4);
   for (std::uint32_t sn : {0u, 1u, 2u})
@@ -97,7 +97,7 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_13_2_DataACKSNACK) {
   open({.first_burst = 1024, .max_burst = 1024, .erl = 1});
   const TaskId id = read(2048);
   const auto c = t->drain_one_as<ScsiCommand>();
-  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(c);
   const Itt itt = c->itt;
   const auto data = pattern(2048, 5);
   data_in(itt, 0, 0, 512, data);
