@@ -86,6 +86,9 @@ struct UISCSI_API SessionOptions {
   // Error recovery level 0: when the connection fails, log in again with the same ISID (the
   // target reinstates the session) after DefaultTime2Wait, with doubling backoff, and send the
   // interrupted commands again where Command::retry allows. Commands submitted meanwhile wait.
+  // A logout the target asks for (Async Message, event 1) ends the same way: after the Logout
+  // Response, a new login at the same portal after its Time2Wait (with recovery off, the session
+  // ends logged out).
   bool recovery = true;
   int max_recovery_attempts = 6;
   std::chrono::milliseconds recovery_backoff{250};

@@ -207,6 +207,19 @@ void InitiatorSession::handle_text_response(Connection& c, const TextResponse& h
     fail_task(*t, keys.error(), false);
     return;
   }
+  // MaxRecvDataSegmentLength is declarative and may be declared in full feature phase (RFC 7143
+  // section 13.12, "Use: ALL"): the target's value bounds the data segments we send on this
+  // connection from now on (Data-Out, immediate data, text). A value outside 512..2^24-1 is a
+  // protocol error: the request fails and the old limit stays.
+  for (const auto& kv : *keys) {
+    if (kv.key != "MaxRecvDataSegmentLength") continue;
+    const auto v = parse_numeric(kv.value);
+    if (!v || *v < 512 || *v > 16777215) {
+      fail_task(*t, protocol_errc::invalid_field, false);
+      return;
+    }
+    c.send_limit = static_cast<std::uint32_t>(*v);
+  }
   emit(TextDone{t->id, {}, std::move(*keys)});
   free_task(t);
 }
@@ -289,6 +302,8 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   }
   const LogoutReason reason = t->logout_reason;
   const ConnectionId closing = reason == LogoutReason::close_session ? c.cid : t->logout_cid;
+  const bool target_asked = target_logout_ == t->id;
+  target_logout_.reset();
   emit(LogoutDone{t->id, {}, h.response, h.time2wait, h.time2retain});
   free_task(t);
   logout_task_.reset();
@@ -296,6 +311,21 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   if (h.response != LogoutResponseCode::closed_successfully) {
     logout_requested_ = false;
     if (Connection* x = find_connection(closing)) x->closing = false;  // it carries on
+    return;
+  }
+  if (reason == LogoutReason::close_session && target_asked && config_.recovery &&
+      config_.session_type == SessionType::normal) {
+    // The target asked for the logout (Async event 1, section 11.9.1), not our caller: the
+    // connection closes (TCP FIN) and, with recovery on, the session is logged in again at the
+    // same portal after the response's Time2Wait (section 11.15), like a reinstatement; commands
+    // queued meanwhile go out in the new session. The session is gone at the target, so this
+    // is a new login (TSIH 0), never an ERL 2 connection reinstatement (`closing`).
+    logout_requested_ = false;
+    drop_time2wait_ = h.time2wait;
+    for (auto& x : connections_) {
+      x->closing = true;
+      fail_connection(*x, errc::session_closed);
+    }
     return;
   }
   if (reason == LogoutReason::close_session) {
@@ -409,8 +439,9 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
       const bool only_connection =
           std::count_if(connections_.begin(), connections_.end(),
                         [](auto& x) { return x->state == Connection::State::full_feature; }) <= 1;
-      logout(now, now + within,
-             only_connection ? LogoutReason::close_session : LogoutReason::close_connection, c.cid);
+      target_logout_ = logout(
+          now, now + within,
+          only_connection ? LogoutReason::close_session : LogoutReason::close_connection, c.cid);
       break;
     }
     case AsyncEvent::connection_drop:
@@ -424,11 +455,8 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
           fail_connection(*other, errc::connection_closed);
       break;
     case AsyncEvent::negotiation_request:
-      // Renegotiate within Parameter3 seconds: declare our receive limit again (the only
-      // operational key we may change in full feature phase).
-      submit_text(
-          {{"MaxRecvDataSegmentLength", std::to_string(params_.receive_limit(Role::initiator))}},
-          now);
+      own_negotiation_retried_ = false;
+      renegotiate(now);
       break;
     case AsyncEvent::task_termination:
       // All tasks for this LU are being terminated by the target.
@@ -444,6 +472,14 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
     default:
       break;
   }
+}
+
+// Renegotiation asked for by the target (Async event 4, section 11.9.1), within Parameter3
+// seconds: declare our receive limit again (the only operational key we may change in full
+// feature phase, section 13.12). No caller waits for its TextDone.
+void InitiatorSession::renegotiate(TimePoint now) {
+  own_negotiation_ = submit_text(
+      {{"MaxRecvDataSegmentLength", std::to_string(params_.receive_limit(Role::initiator))}}, now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -480,7 +516,19 @@ void InitiatorSession::handle_reject(Connection& c, const Reject& h, const Inbou
     abort_in_flight(*t, errc::rejected, now_);
   } else {
     c.tx.take_ownership(t->itt.value);
+    const bool own = t->kind == Task::Kind::text && own_negotiation_ == t->id;
     fail_task(*t, errc::rejected, false);
+    // A rejected Text Request ends that exchange only (section 11.17.1); the connection stays.
+    // A caller's request ends with errc::rejected, the caller decides whether to ask again
+    // (the library cannot know whether a request of its caller's is worth repeating); our own
+    // renegotiation is tried once more as a fresh exchange (new ITT, TTT 0xffffffff).
+    if (own) {
+      own_negotiation_.reset();
+      if (!own_negotiation_retried_ && !session_closed_ && !logout_requested_) {
+        own_negotiation_retried_ = true;
+        renegotiate(now_);
+      }
+    }
   }
 }
 

@@ -131,6 +131,7 @@ class InitiatorSession {
   void handle_logout_response(Connection& c, const LogoutResponse& h);
   void handle_async(Connection& c, const AsyncMessage& h, const InboundPdu& pdu, TimePoint now);
   void handle_reject(Connection& c, const Reject& h, const InboundPdu& pdu);
+  void renegotiate(TimePoint now);
   void note_stat_sn(Connection& c, SerialNumber stat_sn, bool advances);
   void update_window(SerialNumber exp_cmd_sn, SerialNumber max_cmd_sn);
 
@@ -236,6 +237,11 @@ class InitiatorSession {
   bool force_reinstatement_ = false;
   std::size_t next_pick_ = 0;                    // round robin over the connections (MC/S)
   std::optional<std::uint16_t> drop_time2wait_;  // Parameter2 of an async connection drop
+  // Our own renegotiation, asked for by Async event 4: its Text task, and whether it already
+  // went again after a Reject (it is tried once more, then left to the target).
+  std::optional<TaskId> own_negotiation_;
+  bool own_negotiation_retried_ = false;
+  std::optional<TaskId> target_logout_;  // the Logout the target asked for (Async event 1)
   // After a reinstatement: LUs that have completed a command since (their reset unit
   // attention is no longer expected).
   bool reset_attention_pending_ = false;

@@ -584,15 +584,16 @@ void TargetConnection::handle_text(const TextRequest& h, const InboundPdu& pdu) 
   KeyValueList negotiate;
   for (const auto& kv : *keys) {
     if (kv.key == "SendTargets") {
-      const std::string which = kv.value == "All" ? "All" : kv.value;
-      if (session_->discovery || which != "All") {
-        auto list = directory_.send_targets(session_->initiator_name, which, session_->target_name);
-        answer.insert(answer.end(), list.begin(), list.end());
-      } else {
-        // In a normal session SendTargets=All reports only the session's own target (13.3).
-        auto list = directory_.send_targets(session_->initiator_name, {}, session_->target_name);
-        answer.insert(answer.end(), list.begin(), list.end());
+      if (!session_->discovery && kv.value == "All") {
+        // "All" MUST NOT be supported in a normal session (RFC 7143 Appendix C): the value is
+        // refused with the reserved value Reject (section 6.2); the connection goes on.
+        answer.push_back({"SendTargets", "Reject"});
+        continue;
       }
+      // Discovery: All, a name, or empty (the session's target); normal: a name or empty.
+      auto list =
+          directory_.send_targets(session_->initiator_name, kv.value, session_->target_name);
+      answer.insert(answer.end(), list.begin(), list.end());
     } else {
       negotiate.push_back(kv);
     }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "conformance/kit/initiator_kit.hpp"
+#include "uiscsi/errors.hpp"
 
 namespace uiscsi::core {
 namespace {
@@ -55,6 +56,19 @@ class UnhInitiatorFfp : public UnhInitiator {
     m.parameter2 = p2;
     m.parameter3 = p3;
     on.send(Header{m});
+  }
+  // A Reject of the PDU `p` (its header as the data segment, RFC 7143 section 11.17).
+  void reject(const SentPdu& p, RejectReason reason) {
+    Reject r;
+    r.reason = reason;
+    t->send(Header{r}, std::span(p.bhs.bytes));
+  }
+  // The Text Requests among `pdus`, whole.
+  static std::vector<SentPdu> text_requests(const std::vector<SentPdu>& pdus) {
+    std::vector<SentPdu> out;
+    for (const auto& p : pdus)
+      if (p.as<TextRequest>() != nullptr) out.push_back(p);
+    return out;
   }
   // True when a TEST UNIT READY submitted now puts no SCSI Command on the wire.
   bool no_new_commands() {
@@ -219,6 +233,123 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_18_3_2_TTTAllOnesWithF0) {
   }
 }
 
+// 18.4: a discovery session's SendTargets reply also carries MaxRecvDataSegmentLength=512.
+// Draft 20 wanted session (or connection) recovery, but RFC 7143 section 13.12 makes the key
+// declarative with "Use: ALL": a target may declare it in full feature phase, so our initiator
+// applies it: the exchange succeeds, the connection stays, and our later data segments on it
+// (here a Text Request of about 1000 bytes, which went whole before) are at most 512 bytes.
+TEST_F(UnhInitiatorFfp, Initiator_FFP_18_4_UnexpectedKeyInDiscoveryReply) {
+  SessionConfig c = config();
+  c.session_type = SessionType::discovery;
+  c.target_name.clear();
+  start(c);
+  // About 1000 bytes of keys: one segment under the login's 8192.
+  const KeyValueList big = {{"SendTargets", "iqn.2026-11.dev.uiscsi:" + std::string(200, 'a')},
+                            {"X-dev.uiscsi.pad1", std::string(250, 'b')},
+                            {"X-dev.uiscsi.pad2", std::string(250, 'c')},
+                            {"X-dev.uiscsi.pad3", std::string(250, 'd')}};
+  s->submit_text(big, now);
+  auto before = text_requests(t->drain());
+  ASSERT_EQ(before.size(), 1u) << "the request did not go whole under an 8192-byte limit";
+  EXPECT_GT(before[0].data.size(), 512u);
+  text_response(before[0].as<TextRequest>()->itt, {}, true, Ttt::reserved());
+  ASSERT_EQ(events<TextDone>().size(), 1u);
+
+  const TaskId id = s->submit_text({{"SendTargets", "All"}}, now);
+  const auto r = text_requests(t->drain());
+  ASSERT_EQ(r.size(), 1u);
+  text_response(r[0].as<TextRequest>()->itt,
+                {{"TargetName", "iqn.2026-11.dev.uiscsi:target"},
+                 {"TargetAddress", "127.0.0.1:3260,1"},
+                 {"MaxRecvDataSegmentLength", "512"}},
+                true, Ttt::reserved());
+  const auto done = events<TextDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, id);
+  EXPECT_FALSE(done[0].error) << done[0].error.message();
+  EXPECT_FALSE(s->closed());
+  EXPECT_EQ(s->live_connections(), 1u) << "the declaration was taken for an error";
+
+  // The same request again: parts of at most 512 bytes, C=1 on all but the last, each part
+  // acknowledged by the target with an empty F=0 answer and its TTT (section 11.10.2).
+  s->submit_text(big, now);
+  std::size_t parts = 0, bytes = 0;
+  for (int round = 0; round < 8; ++round) {
+    const auto out = text_requests(t->drain());
+    if (out.empty()) break;
+    for (const auto& p : out) {
+      const auto* h = p.as<TextRequest>();
+      ++parts;
+      bytes += p.data.size();
+      EXPECT_LE(p.data.size(), 512u) << "Text Request part " << parts << ": " << p.data.size()
+                                     << " bytes over the declared 512";
+      if (h->cont) {
+        text_response(h->itt, {}, false, Ttt(0x60 + static_cast<std::uint32_t>(parts)));
+      } else {
+        text_response(h->itt, {}, true, Ttt::reserved());
+      }
+    }
+  }
+  EXPECT_GE(parts, 2u);
+  EXPECT_EQ(bytes, before[0].data.size());
+  const auto last = events<TextDone>();
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_FALSE(last[0].error) << last[0].error.message();
+}
+
+// 18.5: a Text Request (MaxRecvDataSegmentLength) is answered with a Reject: the connection
+// stays, and the negotiation is tried again. Our own renegotiation (asked for by Async event 4)
+// goes again by itself, once, as a fresh exchange; a caller's request ends with errc::rejected
+// and the caller's second request, on the same connection, succeeds.
+TEST_F(UnhInitiatorFfp, Initiator_FFP_18_5_NegotiationResetByReject) {
+  open();
+  async(AsyncEvent::negotiation_request, 0, 3);
+  auto first = text_requests(t->drain());
+  ASSERT_EQ(first.size(), 1u) << "no Text Request for Async event 4";
+  const Itt first_itt = first[0].as<TextRequest>()->itt;
+  reject(first[0], RejectReason::protocol_error);
+  EXPECT_FALSE(s->closed());
+  EXPECT_EQ(s->live_connections(), 1u) << "the Reject closed the connection";
+  const auto again = text_requests(t->drain());
+  ASSERT_EQ(again.size(), 1u) << "the negotiation was not tried again";
+  const auto* h = again[0].as<TextRequest>();
+  EXPECT_NE(h->itt, first_itt) << "the retry is a new exchange";
+  EXPECT_TRUE(h->ttt.is_reserved());
+  EXPECT_TRUE(h->final);
+  const auto keys = parse_text(again[0].data);
+  ASSERT_TRUE(keys);
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].key, "MaxRecvDataSegmentLength");
+  // A second Reject ends it: no endless loop.
+  reject(again[0], RejectReason::protocol_error);
+  EXPECT_TRUE(text_requests(t->drain()).empty()) << "a third try after two Rejects";
+  events<TextDone>();
+
+  // The caller's request: rejected, reported, the connection stays; the caller asks again.
+  const TaskId a = s->submit_text({{"MaxRecvDataSegmentLength", "8192"}}, now);
+  const auto ra = text_requests(t->drain());
+  ASSERT_EQ(ra.size(), 1u);
+  reject(ra[0], RejectReason::protocol_error);
+  auto done = events<TextDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, a);
+  EXPECT_TRUE(done[0].error == errc::rejected) << done[0].error.message();
+  EXPECT_TRUE(text_requests(t->drain()).empty()) << "the library repeated the caller's request";
+  EXPECT_EQ(s->live_connections(), 1u);
+  const TaskId b = s->submit_text({{"MaxRecvDataSegmentLength", "8192"}}, now);
+  const auto rb = text_requests(t->drain());
+  ASSERT_EQ(rb.size(), 1u);
+  EXPECT_NE(rb[0].as<TextRequest>()->itt, ra[0].as<TextRequest>()->itt);
+  text_response(rb[0].as<TextRequest>()->itt, {{"MaxRecvDataSegmentLength", "8192"}}, true,
+                Ttt::reserved());
+  done = events<TextDone>();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, b);
+  EXPECT_FALSE(done[0].error) << done[0].error.message();
+  tur();
+  EXPECT_TRUE(first_of<ScsiCommand>(t->drain())) << "the connection no longer carries commands";
+}
+
 // 20.1: Async event 1 with Parameter3 = 1 while a READ is outstanding: a Logout (reason 0 or 1)
 // within one second, and no new commands after it.
 TEST_F(UnhInitiatorFfp, Initiator_FFP_20_1_AsyncEvent1) {
@@ -267,6 +398,54 @@ TEST_F(UnhInitiatorFfp, Initiator_FFP_20_4_AsyncEvent4Negotiate) {
   const auto keys = parse_text(p.data);
   ASSERT_TRUE(keys);
   EXPECT_FALSE(keys->empty());
+}
+
+// Beyond line 18.4, in a normal session: a MaxRecvDataSegmentLength the target declares in a
+// Text Response bounds the Data-Out of later WRITEs (RFC 7143 section 13.12); a value outside
+// 512..2^24-1 fails the request and leaves the limit as it was. (A suite of its own: the table
+// check wants every UnhInitiatorFfp test in a row.)
+class DeclaredMaxRecvDataSegmentLength : public UnhInitiatorFfp {
+ protected:
+  // A Text exchange whose answer declares `value`; returns the TextDone.
+  TextDone declare(const std::string& value) {
+    s->submit_text({{"MaxRecvDataSegmentLength", "8192"}}, now);
+    const auto r = text_requests(t->drain());
+    EXPECT_EQ(r.size(), 1u);
+    if (r.empty()) return {};
+    text_response(r[0].as<TextRequest>()->itt, {{"MaxRecvDataSegmentLength", value}}, true,
+                  Ttt::reserved());
+    const auto done = events<TextDone>();
+    EXPECT_EQ(done.size(), 1u);
+    return done.empty() ? TextDone{} : done[0];
+  }
+  // A 2048-byte WRITE answered by one R2T: the sizes of its Data-Out segments.
+  std::vector<std::size_t> write_segments(std::uint32_t ttt) {
+    write(2048);
+    const auto cmd = command_in(t->drain());
+    EXPECT_TRUE(cmd);
+    if (!cmd) return {};
+    r2t(cmd->itt, Ttt(ttt), 0, 0, 2048);
+    std::vector<std::size_t> sizes;
+    for (const auto& p : data_outs(t->drain()))
+      sizes.push_back(p.data.size());
+    respond(cmd->itt);
+    events<TaskDone>();
+    return sizes;
+  }
+};
+
+TEST_F(DeclaredMaxRecvDataSegmentLength, BoundsLaterDataOut) {
+  open();
+  EXPECT_EQ(write_segments(1), (std::vector<std::size_t>{2048}));
+  for (const char* bad : {"511", "16777216", "lots"}) {
+    const TextDone d = declare(bad);
+    EXPECT_TRUE(d.error) << "MaxRecvDataSegmentLength=" << bad << " was accepted";
+    EXPECT_EQ(s->live_connections(), 1u);
+  }
+  EXPECT_EQ(write_segments(2), (std::vector<std::size_t>{2048})) << "a refused value was applied";
+  const TextDone ok = declare("512");
+  EXPECT_FALSE(ok.error) << ok.error.message();
+  EXPECT_EQ(write_segments(3), (std::vector<std::size_t>{512, 512, 512, 512}));
 }
 
 }  // namespace

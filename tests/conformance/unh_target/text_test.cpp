@@ -83,6 +83,23 @@ TEST(UnhTargetFfp, Target_FFP_17_3_1_SendTargetsAllInDiscovery) {
   EXPECT_TRUE(value_of(a[0].keys, "TargetAddress").has_value());
 }
 
+// 17.3.3: normal session, SendTargets=All is answered SendTargets=Reject ("All" MUST NOT be
+// supported in a normal session, RFC 7143 Appendix C; Reject per section 6.2), lists no target,
+// and the session goes on carrying commands.
+TEST(UnhTargetFfp, Target_FFP_17_3_3_SendTargetsAllInNormalSession) {
+  ScriptedInitiator h;
+  open(h);
+  const auto a = text_answers(h.text({{"SendTargets", "All"}}, true, Itt(0x46)));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].header.itt, Itt(0x46));
+  EXPECT_TRUE(a[0].header.final);
+  EXPECT_EQ(value_of(a[0].keys, "SendTargets"), "Reject");
+  EXPECT_FALSE(value_of(a[0].keys, "TargetName").has_value());
+  EXPECT_FALSE(value_of(a[0].keys, "TargetAddress").has_value());
+  EXPECT_FALSE(h.closed());
+  EXPECT_EQ(h.read_segment_sizes(2), (std::vector<std::size_t>{512, 512}));
+}
+
 // 17.3.4: normal session, SendTargets= (empty) is answered with the session's TargetName.
 TEST(UnhTargetFfp, Target_FFP_17_3_4_SendTargetsInNormalSession) {
   ScriptedInitiator h;
