@@ -11,6 +11,7 @@
 #include "core/bytes.hpp"
 #include "core/initiator_session.hpp"
 #include "core/target_connection.hpp"
+#include "core/target_session.hpp"
 #include "support/scripted_target.hpp"
 
 namespace uiscsi::testing {
@@ -50,6 +51,24 @@ class TestDirectory : public core::TargetDirectory {
   std::uint16_t attach_session(std::string_view, std::uint64_t, std::uint16_t tsih,
                                std::string_view) override {
     return tsih ? tsih : next_tsih++;
+  }
+};
+
+// A TestDirectory that shares session state between the connections of a session, as the
+// server does.
+class SharedDirectory : public TestDirectory {
+ public:
+  std::map<std::uint16_t, std::shared_ptr<core::TargetSession>> sessions;
+  std::uint16_t attach_session(std::string_view, std::uint64_t, std::uint16_t tsih,
+                               std::string_view) override {
+    if (tsih != 0) return sessions.count(tsih) ? tsih : 0;
+    const std::uint16_t t = next_tsih++;
+    sessions[t] = std::make_shared<core::TargetSession>();
+    return t;
+  }
+  std::shared_ptr<core::TargetSession> session_state(std::uint16_t tsih) override {
+    auto it = sessions.find(tsih);
+    return it == sessions.end() ? nullptr : it->second;
   }
 };
 

@@ -16,28 +16,11 @@
 
 namespace uiscsi::testing {
 
-// A directory that keeps session state for the connections of a session.
-class SessionDirectory : public TestDirectory {
- public:
-  std::map<std::uint16_t, std::shared_ptr<core::TargetSession>> sessions;
-  std::uint16_t attach_session(std::string_view, std::uint64_t, std::uint16_t tsih,
-                               std::string_view) override {
-    if (tsih != 0) return sessions.count(tsih) ? tsih : 0;
-    const std::uint16_t t = next_tsih++;
-    sessions[t] = std::make_shared<core::TargetSession>();
-    return t;
-  }
-  std::shared_ptr<core::TargetSession> session_state(std::uint16_t tsih) override {
-    auto it = sessions.find(tsih);
-    return it == sessions.end() ? nullptr : it->second;
-  }
-};
-
 class Erl2Sim {
  public:
   core::TimePoint now{std::chrono::seconds(20000)};
   CountingRandom irng, trng;
-  SessionDirectory directory;
+  SharedDirectory directory;
   core::TargetConfig target_config;
   CountingDisk disk;
   std::unique_ptr<core::InitiatorSession> initiator;
