@@ -127,7 +127,9 @@ with_libs() {
       mkdir -p "$ROOT/$(dirname "$target")"
       cp -L "$lib" "$ROOT$target"
     done
-  if LD_LIBRARY_PATH=${3:-} ldd "$src" | grep -q 'not found'; then fail "$src: library not found"; fi
+  local deps
+  deps=$(LD_LIBRARY_PATH=${3:-} ldd "$src")  # whole, not piped: grep -q under pipefail races
+  if grep -q 'not found' <<<"$deps"; then fail "$src: library not found"; fi
 }
 with_libs "$(command -v kmod)" /bin/kmod
 for a in modprobe insmod rmmod lsmod modinfo depmod; do ln -s ../bin/kmod "$ROOT/sbin/$a"; done

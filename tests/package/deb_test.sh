@@ -54,7 +54,7 @@ for pkg in "${!want[@]}"; do
   done
   for other in "${!only[@]}"; do
     [ "$other" = "$pkg" ] && continue
-    if grep -E "${only[$other]}" "$work/$pkg.files" | grep -q .; then
+    if grep -Eq "${only[$other]}" "$work/$pkg.files"; then
       fail "$pkg holds files of $other: $(grep -E "${only[$other]}" "$work/$pkg.files" | head -3)"
     fi
   done

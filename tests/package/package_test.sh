@@ -60,9 +60,12 @@ for link in shared static; do
   out=$("$work/cmake-$link/consumer") || fail "find_package consumer ($link) exited $?"
   check_output "$out" "find_package $link"
 done
-# The shared build really uses the shared library, the static one does not.
-ldd "$work/cmake-shared/consumer" | grep -q "libuiscsi.so" || fail "shared consumer does not load libuiscsi.so"
-! ldd "$work/cmake-static/consumer" | grep -q "libuiscsi" || fail "static consumer loads libuiscsi"
+# The shared build really uses the shared library, the static one does not. ldd's output is
+# taken whole first: `ldd | grep -q` under pipefail fails when grep stops reading early (SIGPIPE).
+deps=$(ldd "$work/cmake-shared/consumer")
+grep -q "libuiscsi.so" <<<"$deps" || fail "shared consumer does not load libuiscsi.so: $deps"
+deps=$(ldd "$work/cmake-static/consumer")
+! grep -q "libuiscsi" <<<"$deps" || fail "static consumer loads libuiscsi: $deps"
 
 # 3 and 4: pkg-config.
 export PKG_CONFIG_PATH=$lib/pkgconfig
@@ -80,7 +83,8 @@ grep -q -- "-lcrypto" <<<"$static_libs" || fail "pkg-config --static lacks libcr
 # shellcheck disable=SC2046,SC2086
 "$cxx" -std=c++20 -o "$work/pc-static" "$src/tests/package/consumer/consumer.cpp" \
   $(pkg-config --cflags uiscsi-tape) $static_libs || fail "pkg-config static build"
-! ldd "$work/pc-static" | grep -q "libuiscsi" || fail "pkg-config static consumer loads libuiscsi"
+deps=$(ldd "$work/pc-static")
+! grep -q "libuiscsi" <<<"$deps" || fail "pkg-config static consumer loads libuiscsi: $deps"
 out=$("$work/pc-static") || fail "pkg-config static consumer exited $?"
 check_output "$out" "pkg-config static"
 
