@@ -106,11 +106,19 @@ struct UISCSI_API SessionOptions {
   // reassignment at error recovery level 2); the smaller of ours and the target's applies.
   std::uint32_t default_time2retain = 20;
   // Connections per session (MC/S, RFC 7143 section 5.1): MaxConnections is offered as this,
-  // and after the leading login further connections to the same portal log in until the
-  // session has this many (or the target's MaxConnections). Commands are spread over them; each
-  // stays on its connection. At error recovery level 2 a failed connection is replaced and its
-  // tasks reassigned while the others carry on.
+  // and after the leading login further connections log in until the session has this many (or
+  // the target's MaxConnections). Commands are spread over them; each stays on its connection.
+  // At error recovery level 2 a failed connection is replaced and its tasks reassigned while
+  // the others carry on.
   std::uint32_t connections = 1;
+  // Further portals for those connections ("host", "host:port", "[v6]:port"): connection k
+  // (counting from 0, the leading one) goes to portal k modulo the list of the session's own
+  // portal followed by these; without them every connection goes to the session's portal. They
+  // must belong to the target portal group of the session's portal (RFC 7143 section 4.1; a
+  // target refuses other ones). A replacement connection dials the portal of the one it
+  // replaces. One that does not parse fails dial() with errc::invalid_argument; one that
+  // cannot be reached leaves the session with fewer connections (a warning is logged).
+  std::vector<std::string> portals;
 
   Hooks hooks;
 };

@@ -89,6 +89,15 @@ void SessionImpl::set_state(SessionState s, std::error_code ec) {
 
 Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
   endpoint_ = endpoint;
+  portals_ = {endpoint};
+  for (const std::string& text : options_.portals) {
+    auto p = net::parse_endpoint(text);
+    if (!p) {
+      log(LogLevel::error, "portal '" + text + "' is not host[:port]");
+      return errc::invalid_argument;
+    }
+    portals_.push_back(*p);
+  }
   set_state(SessionState::connecting);
   auto sock = net::connect(endpoint, net::Clock::now() + options_.connect_timeout);
   if (!sock) {
@@ -104,7 +113,7 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
   auto first = std::make_shared<net::Socket>(std::move(*sock));
   loop_.post([this, first] {
     const core::ConnectionId cid = engine_->open_connection(now());
-    attach_socket(cid, std::move(*first));
+    attach_socket(cid, std::move(*first), endpoint_);
     after_engine();
   });
   io_ = std::thread([this] { io_main(); });
@@ -123,17 +132,19 @@ Result<void> SessionImpl::start(const net::Endpoint& endpoint) {
   if (type_ == core::SessionType::normal) {
     const std::uint32_t want = std::min(options_.connections, negotiated().max_connections);
     for (std::uint32_t i = 1; i < want; ++i)
-      if (!add_connection()) {
-        log(LogLevel::warning,
-            "could not add connection " + std::to_string(i + 1) + " of " + std::to_string(want));
+      if (!add_connection(i)) {
+        log(LogLevel::warning, "could not add connection " + std::to_string(i + 1) + " of " +
+                                   std::to_string(want) + " (portal " +
+                                   portals_[i % portals_.size()].to_string() + ")");
         break;
       }
   }
   return ok();
 }
 
-bool SessionImpl::add_connection() {
-  auto sock = net::connect(endpoint_, net::Clock::now() + options_.connect_timeout);
+bool SessionImpl::add_connection(std::uint32_t index) {
+  const net::Endpoint portal = portals_[index % portals_.size()];
+  auto sock = net::connect(portal, net::Clock::now() + options_.connect_timeout);
   if (!sock) return false;
   auto waiter = std::make_shared<std::promise<bool>>();
   auto result = waiter->get_future();
@@ -141,7 +152,7 @@ bool SessionImpl::add_connection() {
   {
     std::lock_guard lock(post_mutex_);
     if (stopped_) return false;
-    loop_.post([this, s, waiter] {
+    loop_.post([this, s, waiter, portal] {
       if (!engine_->logged_in()) {
         waiter->set_value(false);
         return;
@@ -150,7 +161,7 @@ bool SessionImpl::add_connection() {
       const core::ConnectionId cid = engine_->open_connection(now());
       add_cid_ = cid;
       added_cids_.push_back(cid);
-      attach_socket(cid, std::move(*s));
+      attach_socket(cid, std::move(*s), portal);
       after_engine();
     });
   }
@@ -182,18 +193,21 @@ void SessionImpl::io_main() {
 void SessionImpl::start_reconnect() {
   if (reconnect_thread_.joinable()) reconnect_thread_.join();
   if (engine_->recovering()) set_state(SessionState::recovering);  // not for an MC/S replacement
-  reconnect_thread_ = std::thread([this] {
-    auto sock = net::connect(endpoint_, net::Clock::now() + options_.connect_timeout);
+  // Session reinstatement dials the session's portal; an MC/S replacement the failed one's.
+  const net::Endpoint portal =
+      engine_->recovering() ? endpoint_ : replacement_portal_.value_or(endpoint_);
+  reconnect_thread_ = std::thread([this, portal] {
+    auto sock = net::connect(portal, net::Clock::now() + options_.connect_timeout);
     std::error_code failure = sock ? std::error_code{} : sock.error();
     std::lock_guard lock(post_mutex_);
     if (stopped_) return;
     // EventLoop::post takes a copyable std::function, so the move-only socket rides in a
     // shared_ptr.
     auto s = std::make_shared<net::Socket>(sock ? std::move(*sock) : net::Socket());
-    loop_.post([this, s, failure] {
+    loop_.post([this, s, failure, portal] {
       if (failure) {
         log(LogLevel::warning,
-            "reconnect to " + endpoint_.to_string() + " failed: " + failure.message());
+            "reconnect to " + portal.to_string() + " failed: " + failure.message());
         engine_->reconnect_failed(failure, now());
       } else {
         // A reconnection for error recovery, or (MC/S, the session still up) a replacement
@@ -201,17 +215,19 @@ void SessionImpl::start_reconnect() {
         const bool replacement = !engine_->recovering();
         const core::ConnectionId cid = engine_->open_connection(now());
         if (replacement) added_cids_.push_back(cid);
-        attach_socket(cid, std::move(*s));
+        attach_socket(cid, std::move(*s), portal);
       }
       after_engine();
     });
   });
 }
 
-void SessionImpl::attach_socket(core::ConnectionId cid, net::Socket socket) {
+void SessionImpl::attach_socket(core::ConnectionId cid, net::Socket socket,
+                                const net::Endpoint& portal) {
   close_link(cid);  // an old socket of a reused CID (ERL 2 connection reinstatement)
   Link& l = links_[cid];
   l.socket = std::move(socket);
+  l.portal = portal;
   l.write_armed = false;
   auto added = loop_.add(l.socket.fd(), EPOLLIN | EPOLLRDHUP,
                          [this, cid](std::uint32_t ev) { on_socket(cid, ev); });
@@ -542,6 +558,8 @@ void SessionImpl::dispatch(core::Event& event) {
           // live_cids_ is written on this thread only.
           const bool was_live =
               std::find(live_cids_.begin(), live_cids_.end(), e.cid) != live_cids_.end();
+          if (auto link = links_.find(e.cid); link != links_.end() && was_live)
+            replacement_portal_ = link->second.portal;
           close_link(e.cid);
           publish_connections();
           if (add_cid_ == e.cid && add_waiter_) {

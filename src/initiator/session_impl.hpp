@@ -73,14 +73,16 @@ class SessionImpl {
   // One TCP connection of the session.
   struct Link {
     net::Socket socket;
+    net::Endpoint portal;  // where it was dialled (a replacement dials the same)
     bool write_armed = false;
   };
 
   void io_main();
   void start_reconnect();
-  // Connects a further connection (MC/S) and waits for its login; false if it failed.
-  bool add_connection();
-  void attach_socket(core::ConnectionId cid, net::Socket socket);
+  // Connects further connection number `index` (MC/S; the leading one is 0) to its portal and
+  // waits for its login; false if it failed.
+  bool add_connection(std::uint32_t index);
+  void attach_socket(core::ConnectionId cid, net::Socket socket, const net::Endpoint& portal);
   void close_link(core::ConnectionId cid);
   void on_socket(core::ConnectionId cid, std::uint32_t events);
   void publish_connections();
@@ -101,6 +103,10 @@ class SessionImpl {
   net::EventLoop loop_;
   std::map<core::ConnectionId, Link> links_;  // I/O thread only
   net::Endpoint endpoint_;
+  // MC/S: the session's portal, then SessionOptions::portals (set by start()).
+  std::vector<net::Endpoint> portals_;
+  // Where the next MC/S replacement connection dials (I/O thread): the failed one's portal.
+  std::optional<net::Endpoint> replacement_portal_;
   std::thread io_;
   bool after_engine_scheduled_ = false;  // I/O thread: schedule_after_engine() is pending
   std::atomic<bool> logged_in_{false};

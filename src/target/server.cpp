@@ -463,7 +463,7 @@ void Server::accept_on(const net::Socket& listener) {
       service(*conn);
     });
     if (!r) continue;
-    log(LogLevel::info, "connection from " + c->peer);
+    log(LogLevel::info, "connection from " + c->peer + " to " + local);
     {
       std::lock_guard lock(stats_mutex_);
       ++stats_.connections_accepted;

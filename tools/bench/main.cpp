@@ -530,6 +530,10 @@ int main(int argc, char** argv) {
                  "TCP connections per session (MC/S; the target's MaxConnections must allow them)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 16u));
+  std::vector<std::string> portals;
+  app.add_option("--extra-portal", portals,
+                 "Further portal (host:port) of the target's portal group for the MC/S "
+                 "connections; repeat for more (they take turns after the URL's portal)");
   app.add_option("--time", o.time_s, "Measured seconds per point")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 86400.0));
@@ -607,6 +611,10 @@ int main(int argc, char** argv) {
   if (!lun) return usage_error("LUN number too large");
   options.command_timeout = std::chrono::seconds(cmd_timeout_s);
   options.connections = connections;
+  for (const std::string& p : portals)
+    if (!parse_iscsi_url("iscsi://" + p))
+      return usage_error("--extra-portal '" + p + "' is not host[:port]");
+  options.portals = portals;
   const std::string name = url.to_string();
 
   install_interrupt_handler();

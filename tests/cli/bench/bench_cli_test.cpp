@@ -178,6 +178,14 @@ TEST_F(BenchCli, WritesNeedAllowWrite) {
   EXPECT_EQ(count(out, "\"errors\": 0,"), 8u) << out;
 }
 
+TEST_F(BenchCli, ExtraPortalMustBeHostAndPort) {
+  EXPECT_EQ(bench({"--extra-portal", "[::1", "--time", "0.1"}), 2);
+  // A good one is accepted (this target allows one connection, so it is not dialled).
+  EXPECT_EQ(bench({"--connections", "2", "--extra-portal", "127.0.0.1:1", "--rw", "read", "--bs",
+                   "4K", "--qd", "2", "--time", "0.1"}),
+            0);
+}
+
 TEST_F(BenchCli, ChecksTheGeometry) {
   EXPECT_EQ(bench({"--bs", "1000", "--time", "0.1"}), 2);                // not whole blocks
   EXPECT_EQ(bench({"--size", "1G", "--time", "0.1"}), 2);                // beyond the LUN

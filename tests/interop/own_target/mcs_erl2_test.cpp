@@ -2,13 +2,15 @@
 // server, in one process, over loopback TCP: reads and writes spread over two connections, a
 // connection cut mid-transfer by the target's fault injection and recovered by moving its tasks
 // (TASK REASSIGN) with no session reinstatement, and the logout of one connection while the
-// other carries on. Every byte is verified.
+// other carries on, and connections to a further portal of the target's portal group (through a
+// relay that shows where each connection went, and breaks one). Every byte is verified.
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
 
 #include "support/pattern.hpp"
+#include "support/relay.hpp"
 #include "target/server.hpp"
 #include "uiscsi/errors.hpp"
 #include "uiscsi/scsi/cdb.hpp"
@@ -159,6 +161,58 @@ TEST(OwnTargetMcs, LogoutOfOneConnectionWhileTheOtherCarriesOn) {
   EXPECT_EQ(s->connections(), std::vector<std::uint16_t>{cids[1]});
   write_read_verify(*s, 128 * 1024, 8, 6);
   EXPECT_FALSE(s->close_connection(cids[0]));  // no longer there
+  EXPECT_TRUE(s->logout());
+}
+
+// SessionOptions::portals: the second connection goes to the further portal (here a relay to the
+// target, so the test sees it arrive); when that path breaks, its replacement dials the same
+// portal again, not the session's own, and the session carries on without reinstatement.
+TEST(OwnTargetMcs, FurtherConnectionsGoToTheGivenPortalAndAreReplacedThere) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  testing::Relay relay(server->endpoints()[0].port);
+  ASSERT_NE(relay.port(), 0);
+  SessionOptions o = erl2_options(2);
+  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
+  auto s = Session::dial(url_of(*server), o);
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->connections().size(), 2u);
+  EXPECT_EQ(relay.links().size(), 1u);  // the leading connection dialled the target directly
+  clear_ua(*s);
+  write_read_verify(*s, 128 * 1024, 8, 7);
+  relay.cut(0);
+  const auto give_up = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < give_up &&
+         (relay.links().size() < 2 || s->connections().size() < 2))
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(relay.links().size(), 2u) << "the replacement did not dial the relay's portal";
+  EXPECT_EQ(s->connections().size(), 2u);
+  write_read_verify(*s, 128 * 1024, 8, 8);
+  EXPECT_EQ(s->recovery_stats().reinstatements, 0u);
+  EXPECT_TRUE(s->logout());
+}
+
+TEST(OwnTargetMcs, PortalThatDoesNotParseFailsTheDial) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  SessionOptions o = erl2_options(2);
+  o.portals = {"[::1"};
+  auto s = Session::dial(url_of(*server), o);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error(), errc::invalid_argument);
+}
+
+TEST(OwnTargetMcs, UnreachablePortalLeavesTheSessionWithOneConnection) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  SessionOptions o = erl2_options(2);
+  o.connect_timeout = 2s;
+  o.portals = {"127.0.0.1:1"};  // nothing listens on port 1
+  auto s = Session::dial(url_of(*server), o);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->connections().size(), 1u);
+  clear_ua(*s);
+  write_read_verify(*s, 128 * 1024, 4, 9);
   EXPECT_TRUE(s->logout());
 }
 
