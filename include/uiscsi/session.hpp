@@ -109,7 +109,8 @@ struct UISCSI_API SessionOptions {
   // and after the leading login further connections log in until the session has this many (or
   // the target's MaxConnections). Commands are spread over them; each stays on its connection.
   // At error recovery level 2 a failed connection is replaced and its tasks reassigned while
-  // the others carry on.
+  // the others carry on; a replacement that cannot connect or log in is tried again after
+  // recovery_backoff (doubling each time), up to max_recovery_attempts in a row.
   std::uint32_t connections = 1;
   // Further portals for those connections ("host", "host:port", "[v6]:port"): connection k
   // (counting from 0, the leading one) goes to portal k modulo the list of the session's own

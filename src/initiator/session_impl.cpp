@@ -208,18 +208,42 @@ void SessionImpl::start_reconnect() {
       if (failure) {
         log(LogLevel::warning,
             "reconnect to " + portal.to_string() + " failed: " + failure.message());
-        engine_->reconnect_failed(failure, now());
+        if (engine_->recovering()) {
+          engine_->reconnect_failed(failure, now());
+        } else {  // an MC/S replacement
+          ++replacement_failures_;
+          schedule_replacement();
+        }
       } else {
         // A reconnection for error recovery, or (MC/S, the session still up) a replacement
         // for a failed connection: the engine knows which login it needs.
         const bool replacement = !engine_->recovering();
         const core::ConnectionId cid = engine_->open_connection(now());
-        if (replacement) added_cids_.push_back(cid);
+        if (replacement) {
+          added_cids_.push_back(cid);
+          replacing_cid_ = cid;
+        }
         attach_socket(cid, std::move(*s), portal);
       }
       after_engine();
     });
   });
+}
+
+void SessionImpl::schedule_replacement() {
+  if (stopped_ || reconnect_at_ || replacing_cid_ || !engine_->logged_in()) return;
+  const std::uint32_t want = std::min(options_.connections, negotiated().max_connections);
+  if (live_cids_.size() >= want) return;
+  if (replacement_failures_ >= options_.max_recovery_attempts) {
+    log(LogLevel::warning, "no replacement connection after " +
+                               std::to_string(replacement_failures_) +
+                               " attempts; the session goes on with " +
+                               std::to_string(live_cids_.size()) + " of " + std::to_string(want));
+    return;
+  }
+  const int doublings = std::min(replacement_failures_, 10);
+  reconnect_at_ = now() + std::chrono::seconds(engine_->params().default_time2wait) +
+                  options_.recovery_backoff * ((1 << doublings) - 1);
 }
 
 void SessionImpl::attach_socket(core::ConnectionId cid, net::Socket socket,
@@ -488,6 +512,11 @@ void SessionImpl::dispatch(core::Event& event) {
               add_waiter_.reset();
               add_cid_.reset();
             }
+            if (replacing_cid_ == e.cid) {
+              replacing_cid_.reset();
+              replacement_failures_ = e.error ? replacement_failures_ + 1 : 0;
+              schedule_replacement();  // another, if this one failed or more are missing
+            }
             // A login made by error recovery, or of a further connection (MC/S).
             if (e.error) {
               log(LogLevel::warning,
@@ -558,6 +587,11 @@ void SessionImpl::dispatch(core::Event& event) {
           // live_cids_ is written on this thread only.
           const bool was_live =
               std::find(live_cids_.begin(), live_cids_.end(), e.cid) != live_cids_.end();
+          const bool replacement_failed = replacing_cid_ == e.cid && !was_live;
+          if (replacement_failed) {
+            replacing_cid_.reset();
+            ++replacement_failures_;
+          }
           if (auto link = links_.find(e.cid); link != links_.end() && was_live)
             replacement_portal_ = link->second.portal;
           close_link(e.cid);
@@ -569,13 +603,11 @@ void SessionImpl::dispatch(core::Event& event) {
           }
           if (engine_->logged_in()) {
             // MC/S: the session goes on over its other connections. A failed one is replaced
-            // after DefaultTime2Wait (its tasks were reassigned at ERL 2).
+            // (its tasks were reassigned at ERL 2), and so is a replacement that failed.
             log(LogLevel::warning, "connection " + std::to_string(e.cid) + " closed" +
                                        (e.reason ? ": " + e.reason.message() : ""));
-            if (was_live && e.reason && e.reason != errc::session_closed && !stopped_ &&
-                !reconnect_at_ &&
-                live_cids_.size() < std::min(options_.connections, negotiated().max_connections))
-              reconnect_at_ = now() + std::chrono::seconds(engine_->params().default_time2wait);
+            if ((was_live && e.reason && e.reason != errc::session_closed) || replacement_failed)
+              schedule_replacement();
             return;
           }
           logged_in_ = false;

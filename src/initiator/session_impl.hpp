@@ -79,6 +79,10 @@ class SessionImpl {
 
   void io_main();
   void start_reconnect();
+  // MC/S, I/O thread: when the logged-in session has fewer connections than it asked for and
+  // no replacement is under way, dials one after DefaultTime2Wait, plus the recovery backoff
+  // (doubling) after failed attempts; gives up after max_recovery_attempts in a row.
+  void schedule_replacement();
   // Connects further connection number `index` (MC/S; the leading one is 0) to its portal and
   // waits for its login; false if it failed.
   bool add_connection(std::uint32_t index);
@@ -107,6 +111,10 @@ class SessionImpl {
   std::vector<net::Endpoint> portals_;
   // Where the next MC/S replacement connection dials (I/O thread): the failed one's portal.
   std::optional<net::Endpoint> replacement_portal_;
+  // MC/S (I/O thread): the replacement connection logging in, and failed replacement attempts
+  // in a row (a connect or login that failed).
+  std::optional<core::ConnectionId> replacing_cid_;
+  int replacement_failures_ = 0;
   std::thread io_;
   bool after_engine_scheduled_ = false;  // I/O thread: schedule_after_engine() is pending
   std::atomic<bool> logged_in_{false};

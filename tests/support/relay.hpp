@@ -57,6 +57,16 @@ class Relay {
   Relay& operator=(const Relay&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  // The next `n` connections are closed as soon as they are accepted (the path is down), and
+  // counted in refused() rather than kept as links.
+  void refuse_next(int n) {
+    std::lock_guard lock(mutex_);
+    refuse_ = n;
+  }
+  [[nodiscard]] int refused() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+  }
   // Ends link `k` abruptly: both its sockets are shut down, as when a network path fails.
   void cut(std::size_t k) {
     std::lock_guard lock(mutex_);
@@ -95,6 +105,12 @@ class Relay {
   void accept_one() {
     const int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) return;
+    if (refuse_ > 0) {
+      --refuse_;
+      ++refused_;
+      ::close(c);
+      return;
+    }
     const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -140,6 +156,8 @@ class Relay {
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::vector<Link> links_;
+  int refuse_ = 0;
+  int refused_ = 0;
   std::thread thread_;
 };
 

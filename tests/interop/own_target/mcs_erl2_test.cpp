@@ -164,6 +164,16 @@ TEST(OwnTargetMcs, LogoutOfOneConnectionWhileTheOtherCarriesOn) {
   EXPECT_TRUE(s->logout());
 }
 
+// Cuts the relayed connection (link 0) of a 2-connection session whose second connection goes
+// through `relay`, and waits until `done` holds or 15 s passed.
+template <typename Done>
+void cut_and_wait(testing::Relay& relay, Done done) {
+  relay.cut(0);
+  const auto give_up = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < give_up && !done())
+    std::this_thread::sleep_for(20ms);
+}
+
 // SessionOptions::portals: the second connection goes to the further portal (here a relay to the
 // target, so the test sees it arrive); when that path breaks, its replacement dials the same
 // portal again, not the session's own, and the session carries on without reinstatement.
@@ -180,15 +190,54 @@ TEST(OwnTargetMcs, FurtherConnectionsGoToTheGivenPortalAndAreReplacedThere) {
   EXPECT_EQ(relay.links().size(), 1u);  // the leading connection dialled the target directly
   clear_ua(*s);
   write_read_verify(*s, 128 * 1024, 8, 7);
-  relay.cut(0);
-  const auto give_up = std::chrono::steady_clock::now() + 15s;
-  while (std::chrono::steady_clock::now() < give_up &&
-         (relay.links().size() < 2 || s->connections().size() < 2))
-    std::this_thread::sleep_for(20ms);
+  cut_and_wait(relay, [&] { return relay.links().size() >= 2 && s->connections().size() == 2; });
   EXPECT_EQ(relay.links().size(), 2u) << "the replacement did not dial the relay's portal";
   EXPECT_EQ(s->connections().size(), 2u);
   write_read_verify(*s, 128 * 1024, 8, 8);
   EXPECT_EQ(s->recovery_stats().reinstatements, 0u);
+  EXPECT_TRUE(s->logout());
+}
+
+// The first two replacement attempts find the path down (the connection is closed before the
+// login): the session keeps trying, with backoff, and gets its second connection back.
+TEST(OwnTargetMcs, FailedReplacementIsTriedAgain) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  testing::Relay relay(server->endpoints()[0].port);
+  SessionOptions o = erl2_options(2);
+  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
+  auto s = Session::dial(url_of(*server), o);
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->connections().size(), 2u);
+  clear_ua(*s);
+  relay.refuse_next(2);
+  cut_and_wait(relay, [&] { return relay.links().size() == 2 && s->connections().size() == 2; });
+  EXPECT_EQ(relay.refused(), 2);
+  EXPECT_EQ(relay.links().size(), 2u);
+  EXPECT_EQ(s->connections().size(), 2u);
+  write_read_verify(*s, 128 * 1024, 8, 10);
+  EXPECT_TRUE(s->logout());
+}
+
+// With the path down for good, the session stops after max_recovery_attempts replacement
+// attempts and goes on over the connection it has.
+TEST(OwnTargetMcs, ReplacementGivesUpAfterMaxRecoveryAttempts) {
+  auto server = mcs_target();
+  ASSERT_TRUE(server);
+  testing::Relay relay(server->endpoints()[0].port);
+  SessionOptions o = erl2_options(2);
+  ASSERT_EQ(o.max_recovery_attempts, 4);
+  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
+  auto s = Session::dial(url_of(*server), o);
+  ASSERT_TRUE(s) << s.error().message();
+  clear_ua(*s);
+  relay.refuse_next(1000);
+  // 4 attempts: backoffs of 0, 20, 60 and 140 ms after DefaultTime2Wait 0.
+  cut_and_wait(relay, [&] { return relay.refused() >= 4; });
+  std::this_thread::sleep_for(1s);  // long enough for a fifth attempt (300 ms) to show
+  EXPECT_EQ(relay.refused(), 4);
+  EXPECT_EQ(s->connections().size(), 1u);
+  write_read_verify(*s, 128 * 1024, 4, 11);
   EXPECT_TRUE(s->logout());
 }
 
