@@ -174,6 +174,16 @@ void cut_and_wait(testing::Relay& relay, Done done) {
     std::this_thread::sleep_for(20ms);
 }
 
+// Dials a session of two connections whose second one goes to `relay`'s portal (the leading
+// one goes to the target directly), and clears the session's unit attention.
+Result<Session> dial_via(const target::TargetServer& server, const testing::Relay& relay) {
+  SessionOptions o = erl2_options(2);
+  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
+  auto s = Session::dial(url_of(server), o);
+  if (s) clear_ua(*s);
+  return s;
+}
+
 // SessionOptions::portals: the second connection goes to the further portal (here a relay to the
 // target, so the test sees it arrive); when that path breaks, its replacement dials the same
 // portal again, not the session's own, and the session carries on without reinstatement.
@@ -182,13 +192,10 @@ TEST(OwnTargetMcs, FurtherConnectionsGoToTheGivenPortalAndAreReplacedThere) {
   ASSERT_TRUE(server);
   testing::Relay relay(server->endpoints()[0].port);
   ASSERT_NE(relay.port(), 0);
-  SessionOptions o = erl2_options(2);
-  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
-  auto s = Session::dial(url_of(*server), o);
+  auto s = dial_via(*server, relay);
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_EQ(s->connections().size(), 2u);
   EXPECT_EQ(relay.links().size(), 1u);  // the leading connection dialled the target directly
-  clear_ua(*s);
   write_read_verify(*s, 128 * 1024, 8, 7);
   cut_and_wait(relay, [&] { return relay.links().size() >= 2 && s->connections().size() == 2; });
   EXPECT_EQ(relay.links().size(), 2u) << "the replacement did not dial the relay's portal";
@@ -204,12 +211,9 @@ TEST(OwnTargetMcs, FailedReplacementIsTriedAgain) {
   auto server = mcs_target();
   ASSERT_TRUE(server);
   testing::Relay relay(server->endpoints()[0].port);
-  SessionOptions o = erl2_options(2);
-  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
-  auto s = Session::dial(url_of(*server), o);
+  auto s = dial_via(*server, relay);
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_EQ(s->connections().size(), 2u);
-  clear_ua(*s);
   relay.refuse_next(2);
   cut_and_wait(relay, [&] { return relay.links().size() == 2 && s->connections().size() == 2; });
   EXPECT_EQ(relay.refused(), 2);
@@ -225,12 +229,9 @@ TEST(OwnTargetMcs, ReplacementGivesUpAfterMaxRecoveryAttempts) {
   auto server = mcs_target();
   ASSERT_TRUE(server);
   testing::Relay relay(server->endpoints()[0].port);
-  SessionOptions o = erl2_options(2);
-  ASSERT_EQ(o.max_recovery_attempts, 4);
-  o.portals = {"127.0.0.1:" + std::to_string(relay.port())};
-  auto s = Session::dial(url_of(*server), o);
+  ASSERT_EQ(erl2_options(2).max_recovery_attempts, 4);
+  auto s = dial_via(*server, relay);
   ASSERT_TRUE(s) << s.error().message();
-  clear_ua(*s);
   relay.refuse_next(1000);
   // 4 attempts: backoffs of 0, 20, 60 and 140 ms after DefaultTime2Wait 0.
   cut_and_wait(relay, [&] { return relay.refused() >= 4; });
