@@ -230,7 +230,7 @@ void SessionImpl::start_reconnect() {
   });
 }
 
-void SessionImpl::schedule_replacement() {
+void SessionImpl::schedule_replacement(std::optional<std::chrono::seconds> time2wait) {
   if (stopped_ || reconnect_at_ || replacing_cid_ || !engine_->logged_in()) return;
   const std::uint32_t want = std::min(options_.connections, negotiated().max_connections);
   if (live_cids_.size() >= want) return;
@@ -242,7 +242,8 @@ void SessionImpl::schedule_replacement() {
     return;
   }
   const int doublings = std::min(replacement_failures_, 10);
-  reconnect_at_ = now() + std::chrono::seconds(engine_->params().default_time2wait) +
+  reconnect_at_ = now() +
+                  time2wait.value_or(std::chrono::seconds(engine_->params().default_time2wait)) +
                   options_.recovery_backoff * ((1 << doublings) - 1);
 }
 
@@ -606,8 +607,12 @@ void SessionImpl::dispatch(core::Event& event) {
             // (its tasks were reassigned at ERL 2), and so is a replacement that failed.
             log(LogLevel::warning, "connection " + std::to_string(e.cid) + " closed" +
                                        (e.reason ? ": " + e.reason.message() : ""));
-            if ((was_live && e.reason && e.reason != errc::session_closed) || replacement_failed)
+            if ((was_live && e.reason && e.reason != errc::session_closed) || replacement_failed) {
               schedule_replacement();
+            } else if (was_live && target_logout_time2wait_ && e.reason == errc::session_closed) {
+              schedule_replacement(target_logout_time2wait_);
+              target_logout_time2wait_.reset();
+            }
             return;
           }
           logged_in_ = false;
@@ -632,6 +637,11 @@ void SessionImpl::dispatch(core::Event& event) {
         } else if constexpr (std::is_same_v<T, core::LogoutDone>) {
           auto fn = std::move(logout_done_[0]);
           logout_done_.erase(0);
+          // No caller waits for it: the target asked for this logout (Async event 1). When it
+          // closed one connection of several, that one is replaced after the Time2Wait.
+          if (!fn && !e.error && e.response == core::LogoutResponseCode::closed_successfully &&
+              engine_->logged_in())
+            target_logout_time2wait_ = std::chrono::seconds(e.time2wait);
           if (fn) {
             if (e.error) {
               fn(Unexpected(e.error));

@@ -24,10 +24,9 @@ using uiscsi::testing::pattern;
 
 constexpr const char* kDisk = "iqn.2026-11.dev.uiscsi:mcs";
 
-// A target at ERL 2 with up to 2 connections per session; with `drop_after_bytes`, the first
-// `faulty` connections accepted close after receiving that many bytes.
-std::unique_ptr<target::TargetServer> mcs_target(std::uint64_t drop_after_bytes = 0,
-                                                 std::uint64_t faulty = 1) {
+// A target at ERL 2 with up to 2 connections per session and the faults of `faults` on the
+// first `faults.faulty_connections` connections it accepts.
+std::unique_ptr<target::TargetServer> mcs_target(core::FaultPlan faults) {
   target::ServerConfig c;
   c.portals = {{"127.0.0.1", 0}};
   target::TargetEntry t;
@@ -39,11 +38,22 @@ std::unique_ptr<target::TargetServer> mcs_target(std::uint64_t drop_after_bytes 
   c.engine.negotiation.error_recovery_level = 2;
   c.engine.negotiation.max_connections = 2;
   c.engine.negotiation.default_time2wait = 0;
-  c.engine.faults.drop_after_bytes = drop_after_bytes;
-  c.engine.faults.faulty_connections = faulty;
+  c.engine.faults = faults;
   auto s = target::TargetServer::start(c);
   EXPECT_TRUE(s) << s.error().message();
   return s ? std::move(*s) : nullptr;
+}
+
+std::unique_ptr<target::TargetServer> mcs_target() {
+  return mcs_target({});
+}
+
+// The first connection closes after receiving `bytes`.
+std::unique_ptr<target::TargetServer> mcs_target_dropping_after(std::uint64_t bytes) {
+  core::FaultPlan f;
+  f.drop_after_bytes = bytes;
+  f.faulty_connections = 1;
+  return mcs_target(f);
 }
 
 std::string url_of(const target::TargetServer& s) {
@@ -112,7 +122,7 @@ TEST(OwnTargetMcs, ReadsAndWritesOverTwoConnections) {
 
 TEST(OwnTargetErl2, ConnectionCutMidTransferIsRecoveredByReassignment) {
   // The first connection closes after 3 MiB received: in the middle of the writes.
-  auto server = mcs_target(3u << 20);
+  auto server = mcs_target_dropping_after(3u << 20);
   ASSERT_TRUE(server);
   auto s = Session::dial(url_of(*server), erl2_options(1));
   ASSERT_TRUE(s) << s.error().message();
@@ -128,7 +138,7 @@ TEST(OwnTargetErl2, ConnectionCutMidTransferIsRecoveredByReassignment) {
 
 TEST(OwnTargetMcs, ConnectionCutWhileTheOtherCarriesOn) {
   // The leading connection closes after 3 MiB received; the second one takes over its tasks.
-  auto server = mcs_target(3u << 20);
+  auto server = mcs_target_dropping_after(3u << 20);
   ASSERT_TRUE(server);
   auto s = Session::dial(url_of(*server), erl2_options(2));
   ASSERT_TRUE(s) << s.error().message();
@@ -239,6 +249,33 @@ TEST(OwnTargetMcs, ReplacementGivesUpAfterMaxRecoveryAttempts) {
   EXPECT_EQ(relay.refused(), 4);
   EXPECT_EQ(s->connections().size(), 1u);
   write_read_verify(*s, 128 * 1024, 4, 11);
+  EXPECT_TRUE(s->logout());
+}
+
+// The target asks for the logout of the session's first connection (Async event 1, after its
+// third command): with another connection up, the initiator logs out just that one
+// (reason 1, RFC 7143 section 11.9.1), then dials a replacement after the Logout Response's
+// Time2Wait; the session is never reinstated and no command fails.
+TEST(OwnTargetMcs, ConnectionLoggedOutAtTheTargetsRequestIsReplaced) {
+  core::FaultPlan f;
+  f.async_logout_after_commands = 3;
+  f.async_logout_within = 2;
+  f.faulty_connections = 1;
+  auto server = mcs_target(f);
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(2));
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_EQ(s->connections().size(), 2u);
+  clear_ua(*s);
+  write_read_verify(*s, 128 * 1024, 16, 12);
+  const auto give_up = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < give_up &&
+         (server->stats().connections_accepted < 3 || s->connections().size() < 2))
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(server->stats().connections_accepted, 3u);
+  EXPECT_EQ(s->connections().size(), 2u);
+  write_read_verify(*s, 128 * 1024, 8, 13);
+  EXPECT_EQ(s->recovery_stats().reinstatements, 0u);
   EXPECT_TRUE(s->logout());
 }
 
