@@ -25,6 +25,13 @@ struct Player::Shared {
 
   Playlist playlist;
   TrackCache cache;
+  // With `mu` held: evicts unpinned tracks while the cache is over its bound and marks them
+  // evicted in the playlist. Run after each record read and whenever the playing track changes
+  // (a skip unpins the track left behind at once, not at the next read).
+  void trim_cache() {
+    for (std::size_t gone : cache.make_room())
+      if (gone < playlist.size()) playlist.at(gone).state = TrackState::evicted;
+  }
 
   // ---- decoder ----
   std::optional<std::size_t> decode_track;  // what the decoder is to play

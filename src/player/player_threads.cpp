@@ -276,6 +276,7 @@ void Player::output_main() {
       s.position = b->first_frame;
       s.format = format;
       s.cache.pin_playing(b->track);
+      s.trim_cache();
       const std::string title = s.playlist.title(b->track);
       if (b->new_segment)
         s.events.add("play " + std::to_string(segment) + ": track " + std::to_string(b->track + 1) +

@@ -185,8 +185,7 @@ void TapeReader::read_file(std::size_t file) {
       s_.tape_bytes += rec.bytes;
       s_.playlist.at(file).bytes = bytes;
       // Room for what was just read, never taking the playing track or this one.
-      for (std::size_t gone : s_.cache.make_room())
-        if (gone < s_.playlist.size()) s_.playlist.at(gone).state = TrackState::evicted;
+      s_.trim_cache();
       s_.changed.notify_all();
     }
     switch (rec.status) {

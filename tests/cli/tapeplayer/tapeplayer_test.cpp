@@ -113,14 +113,15 @@ TEST_F(Tapeplayer, PreviousBeyondTheCacheSpacesBackInsteadOfRereading) {
   expect_segment(6, album[2], album[2].pcm);
   EXPECT_FALSE(segment_exists(7));
   // Tracks 2 and 1 came back from tape by positioning, not by reading from the start: at
-  // least 5 file reads (3 + 2 going back), at most one per play start plus the first pass,
-  // and SPACE commands were used.
+  // least 5 file reads (3 + 2 going back), at most one per play start (6) plus the first
+  // pass (3), and SPACE commands were used. (Each skip trims the cache at once, so track 2 is
+  // gone when track 3 starts, however far the reader had got.)
   const auto files = r.out.find(" files, ");
   ASSERT_NE(files, std::string::npos) << r.out;
   const auto in = r.out.rfind(" in ", files);
   const int count = std::stoi(r.out.substr(in + 4, files - in - 4));
   EXPECT_GE(count, 5) << r.out;
-  EXPECT_LE(count, 8) << r.out;
+  EXPECT_LE(count, 9) << r.out;
   EXPECT_FALSE(contains(r.out, ", 0 spaces")) << r.out;
 }
 
