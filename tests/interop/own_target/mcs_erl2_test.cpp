@@ -106,6 +106,14 @@ void clear_ua(Session& s) {
   }
 }
 
+// Polls `done` every 20 ms until it holds or `limit` passed.
+template <typename Done>
+void wait_until(Done done, std::chrono::milliseconds limit = 15s) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < give_up && !done())
+    std::this_thread::sleep_for(20ms);
+}
+
 TEST(OwnTargetMcs, ReadsAndWritesOverTwoConnections) {
   auto server = mcs_target();
   ASSERT_TRUE(server);
@@ -150,8 +158,7 @@ TEST(OwnTargetMcs, ConnectionCutWhileTheOtherCarriesOn) {
   EXPECT_EQ(st.reinstatements, 0u);
   EXPECT_TRUE(s->logged_in());
   // The failed connection is replaced (DefaultTime2Wait 0).
-  for (int i = 0; i < 100 && s->connections().size() < 2; ++i)
-    std::this_thread::sleep_for(20ms);
+  wait_until([&] { return s->connections().size() >= 2; }, 2s);
   EXPECT_EQ(s->connections().size(), 2u);
   write_read_verify(*s, 64 * 1024, 8, 4);
 }
@@ -179,9 +186,7 @@ TEST(OwnTargetMcs, LogoutOfOneConnectionWhileTheOtherCarriesOn) {
 template <typename Done>
 void cut_and_wait(testing::Relay& relay, Done done) {
   relay.cut(0);
-  const auto give_up = std::chrono::steady_clock::now() + 15s;
-  while (std::chrono::steady_clock::now() < give_up && !done())
-    std::this_thread::sleep_for(20ms);
+  wait_until(done);
 }
 
 // Dials a session of two connections whose second one goes to `relay`'s portal (the leading
@@ -268,10 +273,8 @@ TEST(OwnTargetMcs, ConnectionLoggedOutAtTheTargetsRequestIsReplaced) {
   ASSERT_EQ(s->connections().size(), 2u);
   clear_ua(*s);
   write_read_verify(*s, 128 * 1024, 16, 12);
-  const auto give_up = std::chrono::steady_clock::now() + 15s;
-  while (std::chrono::steady_clock::now() < give_up &&
-         (server->stats().connections_accepted < 3 || s->connections().size() < 2))
-    std::this_thread::sleep_for(20ms);
+  wait_until(
+      [&] { return server->stats().connections_accepted >= 3 && s->connections().size() >= 2; });
   EXPECT_EQ(server->stats().connections_accepted, 3u);
   EXPECT_EQ(s->connections().size(), 2u);
   write_read_verify(*s, 128 * 1024, 8, 13);
