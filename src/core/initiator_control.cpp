@@ -449,10 +449,13 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
       // The target is dropping us; report it now rather than wait for the socket to close.
       // Parameter2 is the Time2Wait before reconnecting (RFC 7143 section 11.9.1).
       drop_time2wait_ = h.parameter2;
-      fail_connection(c, errc::connection_closed);
-      if (h.async_event == AsyncEvent::session_drop)
-        for (auto& other : connections_)
-          fail_connection(*other, errc::connection_closed);
+      for (auto& x : connections_) {
+        if (x.get() != &c && h.async_event != AsyncEvent::session_drop) continue;
+        x->drop_time2wait = h.parameter2;
+        x->drop_time2retain = h.parameter3;
+        fail_connection(*x, errc::connection_closed);
+        x->drop_time2wait.reset();
+      }
       break;
     case AsyncEvent::negotiation_request:
       own_negotiation_retried_ = false;

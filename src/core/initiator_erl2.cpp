@@ -62,10 +62,21 @@ bool InitiatorSession::orphan_connection_tasks(Connection& c, std::error_code ec
     unpin_stat_sn(*t);
     any = true;
   }
-  if (any || orphans() == 0) orphaned_at_ = now_;
+  // Section 7.3: the target keeps them for Time2Wait + Time2Retain, the async event's if it
+  // dropped the connection.
+  if (any || orphans() == 0)
+    orphans_expire_at_ =
+        now_ + std::chrono::seconds(c.drop_time2wait
+                                        ? *c.drop_time2wait + c.drop_time2retain
+                                        : params_.default_time2wait + params_.default_time2retain);
   if (Connection* other = pick_connection()) {
-    // MC/S: the session carries on; the failed connection's tasks move to a live one.
-    if (any) send_recovery_logout(*other, c.cid);
+    // MC/S: the session carries on; the failed connection's tasks move to a live one, after
+    // the Time2Wait of a target that dropped it.
+    if (any && c.drop_time2wait.value_or(0) > 0) {
+      delayed_recovery_logouts_.emplace_back(c.cid, now_ + std::chrono::seconds(*c.drop_time2wait));
+    } else if (any) {
+      send_recovery_logout(*other, c.cid);
+    }
     return true;
   }
   connection_recovery_ = true;
@@ -88,6 +99,25 @@ void InitiatorSession::after_connection_recovery(Connection& c, SerialNumber tar
     const Connection* old = find_connection(cid);
     if (old == nullptr || old->state == Connection::State::closed) send_recovery_logout(c, cid);
   }
+  delayed_recovery_logouts_.clear();  // all sent just now
+}
+
+// The delayed reason 2 logouts whose Time2Wait passed go out on a live connection, for CIDs
+// that still have orphans (a reinstatement or a connection recovery may have taken them).
+void InitiatorSession::send_due_recovery_logouts() {
+  for (auto it = delayed_recovery_logouts_.begin(); it != delayed_recovery_logouts_.end();) {
+    if (now_ < it->second) {
+      ++it;
+      continue;
+    }
+    const ConnectionId cid = it->first;
+    it = delayed_recovery_logouts_.erase(it);
+    const bool has_orphans = std::any_of(slots_.begin(), slots_.end(), [&](const auto& t) {
+      return t->in_use && t->orphaned && t->cid == cid;
+    });
+    if (Connection* live = pick_connection(); live != nullptr && has_orphans)
+      send_recovery_logout(*live, cid);
+  }
 }
 
 void InitiatorSession::resume_orphans(Connection& c, ConnectionId from,
@@ -99,9 +129,7 @@ void InitiatorSession::resume_orphans(Connection& c, ConnectionId from,
             [](const Task* a, const Task* b) { return serial_lt(a->cmd_sn, b->cmd_sn); });
   if (list.empty()) return;
   ++erl1_counters_.connection_recoveries;
-  // Section 7.3: the target keeps a failed connection's tasks for Time2Wait + Time2Retain.
-  const bool expired = now_ >= orphaned_at_ + std::chrono::seconds(params_.default_time2wait +
-                                                                   params_.default_time2retain);
+  const bool expired = now_ >= orphans_expire_at_;
   std::vector<Task*> reassign;
   for (Task* t : list) {
     t->orphaned = false;
@@ -114,9 +142,9 @@ void InitiatorSession::resume_orphans(Connection& c, ConnectionId from,
       reassign.push_back(t);
     }
   }
-  // Each TMF goes ahead of the queued PDUs: queued last to first, they leave in CmdSN order.
-  for (auto it = reassign.rbegin(); it != reassign.rend(); ++it)
-    send_task_reassign(**it, c);
+  // Each TMF goes ahead of the queued PDUs, and they leave in CmdSN order.
+  for (Task* t : reassign)
+    send_task_reassign(*t, c);
 }
 
 // Section 6.2.1: the command again with its ITT, CmdSN and CDB; it starts afresh.

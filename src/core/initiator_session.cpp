@@ -584,7 +584,7 @@ void InitiatorSession::finish_connection(Connection& c, std::error_code ec) {
   c.tx.clear();
   c.login.reset();
   c.ping.reset();
-  emit(ConnectionClosed{c.cid, ec});
+  emit(ConnectionClosed{c.cid, ec, c.drop_time2wait});
 }
 
 void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
@@ -770,6 +770,8 @@ std::optional<TimePoint> InitiatorSession::next_deadline() const {
       consider(*slot->deadline);
   // Set only while a logout waits for the session's commands (maybe_send_logout()).
   if (logout_deadline_ && logout_task_) consider(*logout_deadline_);
+  for (const auto& [cid, when] : delayed_recovery_logouts_)
+    consider(when);
   return best;
 }
 
@@ -816,6 +818,7 @@ void InitiatorSession::on_timer(TimePoint now) {
       fail_task(*t, errc::timed_out, false);
     }
   }
+  send_due_recovery_logouts();
   maybe_send_logout(now);
 }
 

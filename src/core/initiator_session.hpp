@@ -184,6 +184,7 @@ class InitiatorSession {
   bool orphan_connection_tasks(Connection& c, std::error_code ec, bool was_full_feature);
   void resume_orphans(Connection& c, ConnectionId from, SerialNumber target_exp_cmd_sn);
   void after_connection_recovery(Connection& c, SerialNumber target_exp_cmd_sn);
+  void send_due_recovery_logouts();
   void retry_orphan(Task& t, Connection& c);
   void send_task_reassign(Task& t, Connection& c);
   void send_recovery_logout(Connection& on, ConnectionId failed);
@@ -233,7 +234,10 @@ class InitiatorSession {
   // the session back to level 0 recovery.
   bool connection_recovery_ = false;
   ConnectionId recovering_cid_ = 0;
-  TimePoint orphaned_at_{};
+  TimePoint orphans_expire_at_{};  // when the target lets the orphans go (section 7.3)
+  // MC/S: reason 2 logouts of failed CIDs that wait for the Time2Wait of the Async event that
+  // dropped them (section 11.9.1) before their tasks are reassigned.
+  std::vector<std::pair<ConnectionId, TimePoint>> delayed_recovery_logouts_;
   bool force_reinstatement_ = false;
   std::size_t next_pick_ = 0;                    // round robin over the connections (MC/S)
   std::optional<std::uint16_t> drop_time2wait_;  // Parameter2 of an async connection drop

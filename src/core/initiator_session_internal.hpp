@@ -117,6 +117,10 @@ struct InitiatorSession::Connection {
   // A Logout Request for this connection went out: no new work goes to it, and its end is not
   // a failure to recover from.
   bool closing = false;
+  // Set while fail_connection() runs for an Async event 2 or 3 that dropped it: its Parameter2
+  // (Time2Wait) and Parameter3 (Time2Retain), section 11.9.1.
+  std::optional<std::uint16_t> drop_time2wait;
+  std::uint16_t drop_time2retain = 0;
 };
 
 }  // namespace uiscsi::core

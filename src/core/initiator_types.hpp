@@ -140,6 +140,9 @@ struct LoginDone {
 struct ConnectionClosed {
   ConnectionId cid = 0;
   std::error_code reason;  // empty after a clean logout
+  // The target dropped it with Async event 2 or 3: Parameter2, the Time2Wait in seconds before
+  // a new connection may be tried (RFC 7143 section 11.9.1). Empty otherwise.
+  std::optional<std::uint16_t> time2wait;
 };
 
 struct AsyncEventReceived {

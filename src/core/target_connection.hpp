@@ -134,8 +134,9 @@ class TargetConnection {
   // waiting behind it, on whatever connection they came.
   void advance_cmd_sn(SerialNumber cmd_sn, TimePoint now);
   void admit_waiting(TimePoint now);
-  // ERL 2: moves this connection's tasks and unacknowledged answers to the session's orphans.
-  void orphan_tasks(TimePoint now);
+  // ERL 2: moves this connection's tasks and unacknowledged answers to the session's orphans,
+  // kept for `keep` (by default DefaultTime2Wait + DefaultTime2Retain).
+  void orphan_tasks(TimePoint now, std::optional<std::chrono::seconds> keep = std::nullopt);
   // Ends every task this connection holds (ERL < 2, or a logout that closes it).
   void abort_all();
   // Another member ends this connection (logout of its CID, reinstatement, session logout).

@@ -271,8 +271,13 @@ TargetConnection::Task* TargetConnection::admit_command(std::unique_ptr<Task> t,
   if (config_.faults.async_logout_after_commands == commands_seen_)
     send_async(AsyncEvent::logout_request, 0, 0, config_.faults.async_logout_within);
   if (config_.faults.async_drop_after_commands == commands_seen_) {
+    const auto time2retain = static_cast<std::uint16_t>(params_.default_time2retain);
     send_async(AsyncEvent::connection_drop, session_->cid, config_.faults.async_time2wait,
-               static_cast<std::uint16_t>(params_.default_time2retain));
+               time2retain);
+    // At ERL 2 the connection's tasks, this one among them, wait for TASK REASSIGN on another
+    // connection for Parameter2 + Parameter3 (RFC 7143 section 11.9.1); the socket closes
+    // once the event has gone out, with no further close() to orphan them then.
+    orphan_tasks(now_, std::chrono::seconds(config_.faults.async_time2wait + time2retain));
     begin_closing();
     close_reason_ = make_error_code(errc::cancelled);
     return nullptr;

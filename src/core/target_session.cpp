@@ -197,15 +197,17 @@ void TargetConnection::close_by_session(std::error_code reason, bool keep_tasks,
 }
 
 // Section 7.2 (ERL 2): the tasks of a connection that failed or was removed for recovery wait
-// for TASK REASSIGN on another connection for DefaultTime2Wait + DefaultTime2Retain. A task
-// still receiving its data or running on the LU moves as it is; a task whose answer went out
-// (in part, or whole but unacknowledged) is kept as that answer.
-void TargetConnection::orphan_tasks(TimePoint now) {
+// for TASK REASSIGN on another connection for DefaultTime2Wait + DefaultTime2Retain (`keep`:
+// after an Async event 2, its Parameter2 + Parameter3). A task still receiving its data or
+// running on the LU moves as it is; a task whose answer went out (in part, or whole but
+// unacknowledged) is kept as that answer.
+void TargetConnection::orphan_tasks(TimePoint now, std::optional<std::chrono::seconds> keep) {
   if (tasks_released_ || !session_ || session_->discovery || params_.error_recovery_level < 2)
     return;
   tasks_released_ = true;
   const TimePoint deadline =
-      now + std::chrono::seconds(params_.default_time2wait + params_.default_time2retain);
+      now +
+      keep.value_or(std::chrono::seconds(params_.default_time2wait + params_.default_time2retain));
   auto make = [&] {
     TargetSession::Orphan o;
     o.cid = session_->cid;
@@ -248,6 +250,12 @@ void TargetConnection::orphan_tasks(TimePoint now) {
   ret.ack_ttts.clear();
   ret.jobs.clear();
   ret.bytes = 0;
+  // Its commands still behind a CmdSN gap leave the window with it: were they admitted later,
+  // they would run on a connection that no longer has tasks to hand over. The initiator sees
+  // the ExpCmdSN below them and retries each with its CmdSN on another connection (section
+  // 6.2.1).
+  for (auto it = ses_->early_.begin(); it != ses_->early_.end();)
+    it = it->second.conn == this ? ses_->early_.erase(it) : std::next(it);
   // A reason 2 logout for this CID is answered as done (bounded: the latest 64 CIDs).
   auto& cids = ses_->failed_cids_;
   if (std::find(cids.begin(), cids.end(), session_->cid) == cids.end()) {

@@ -48,6 +48,9 @@ void TxQueue::push(OutPdu pdu) {
 void TxQueue::push_urgent(OutPdu pdu) {
   auto pos = ready_.begin();
   if (pos != ready_.end() && front_offset_ > 0) ++pos;  // never split a PDU on the wire
+  while (pos != ready_.end() && pos->urgent)
+    ++pos;
+  pdu.urgent = true;
   ready_.insert(pos, std::move(pdu));
 }
 

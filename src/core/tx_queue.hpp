@@ -38,6 +38,7 @@ struct OutPdu {
   // target's read data, shared by the Data-In PDUs of one command).
   std::shared_ptr<const void> keep_alive;
   WireTrailer tail;
+  bool urgent = false;  // queued by push_urgent()
 
   [[nodiscard]] std::size_t size() const { return head.size + data.size() + tail.size; }
   // The header as decoded fields, for traces; the first 48 bytes of head.
@@ -71,7 +72,8 @@ class TxQueue {
   void set_expander(Expander* e) { expander_ = e; }
 
   void push(OutPdu pdu);
-  // Goes ahead of every PDU that has not started to go out (NOP replies, TMFs).
+  // Goes ahead of every PDU that has not started to go out (NOP replies, TMFs), but behind the
+  // urgent ones queued before it: urgent PDUs keep their order (a target's StatSN order).
   void push_urgent(OutPdu pdu);
   void push_sequence(SequenceRef ref);
 

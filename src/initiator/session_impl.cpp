@@ -604,11 +604,13 @@ void SessionImpl::dispatch(core::Event& event) {
           }
           if (engine_->logged_in()) {
             // MC/S: the session goes on over its other connections. A failed one is replaced
-            // (its tasks were reassigned at ERL 2), and so is a replacement that failed.
+            // (its tasks were reassigned at ERL 2), and so is a replacement that failed. A
+            // target that dropped it (Async event 2) said how long to wait first.
             log(LogLevel::warning, "connection " + std::to_string(e.cid) + " closed" +
                                        (e.reason ? ": " + e.reason.message() : ""));
             if ((was_live && e.reason && e.reason != errc::session_closed) || replacement_failed) {
-              schedule_replacement();
+              schedule_replacement(e.time2wait ? std::optional(std::chrono::seconds(*e.time2wait))
+                                               : std::nullopt);
             } else if (was_live && target_logout_time2wait_ && e.reason == errc::session_closed) {
               schedule_replacement(target_logout_time2wait_);
               target_logout_time2wait_.reset();

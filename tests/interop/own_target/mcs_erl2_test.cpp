@@ -282,6 +282,33 @@ TEST(OwnTargetMcs, ConnectionLoggedOutAtTheTargetsRequestIsReplaced) {
   EXPECT_TRUE(s->logout());
 }
 
+// The target drops the session's first connection (Async event 2, after its third command)
+// with a Time2Wait (Parameter2) of 2 s while the negotiated DefaultTime2Wait is 0: the
+// replacement connection comes no sooner than 2 s after the drop (RFC 7143 section 11.9.1),
+// and the session carries on over the other connection meanwhile.
+TEST(OwnTargetMcs, ConnectionDroppedByTheTargetIsReplacedAfterItsTime2Wait) {
+  core::FaultPlan f;
+  f.async_drop_after_commands = 3;
+  f.async_time2wait = 2;
+  f.faulty_connections = 1;
+  auto server = mcs_target(f);
+  ASSERT_TRUE(server);
+  auto s = Session::dial(url_of(*server), erl2_options(2));
+  ASSERT_TRUE(s) << s.error().message();
+  const auto before_drop = std::chrono::steady_clock::now();
+  ASSERT_EQ(s->connections().size(), 2u);
+  clear_ua(*s);
+  write_read_verify(*s, 128 * 1024, 16, 14);
+  wait_until([&] { return server->stats().connections_accepted >= 3; });
+  EXPECT_GE(std::chrono::steady_clock::now() - before_drop, 2s);
+  EXPECT_EQ(server->stats().connections_accepted, 3u);
+  wait_until([&] { return s->connections().size() >= 2; });
+  EXPECT_EQ(s->connections().size(), 2u);
+  write_read_verify(*s, 128 * 1024, 8, 15);
+  EXPECT_EQ(s->recovery_stats().reinstatements, 0u);
+  EXPECT_TRUE(s->logout());
+}
+
 TEST(OwnTargetMcs, PortalThatDoesNotParseFailsTheDial) {
   auto server = mcs_target();
   ASSERT_TRUE(server);

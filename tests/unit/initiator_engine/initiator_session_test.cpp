@@ -998,7 +998,14 @@ TEST_F(RecoveryTest, AsyncConnectionDropUsesTheTargetsTime2Wait) {
   m.parameter2 = 7;  // Time2Wait
   m.parameter3 = 20;
   t->send(Header{m});
-  auto needed = events<RecoveryNeeded>();
+  std::vector<ConnectionClosed> closed;
+  std::vector<RecoveryNeeded> needed;
+  while (auto e = s->poll_event()) {
+    if (auto* c = std::get_if<ConnectionClosed>(&*e)) closed.push_back(*c);
+    if (auto* r = std::get_if<RecoveryNeeded>(&*e)) needed.push_back(*r);
+  }
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].time2wait, std::optional<std::uint16_t>(7));  // for an MC/S replacement
   ASSERT_EQ(needed.size(), 1u);
   EXPECT_EQ(needed[0].delay, 7s);
 }
