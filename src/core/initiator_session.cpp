@@ -162,7 +162,7 @@ InitiatorSession::Connection* InitiatorSession::pick_connection() {
   const std::size_t n = connections_.size();
   for (std::size_t i = 0; i < n; ++i) {
     Connection* c = connections_[(next_pick_ + i) % n].get();
-    if (c->state == Connection::State::full_feature && !c->closing) {
+    if (c->takes_work()) {
       next_pick_ = (next_pick_ + i + 1) % n;
       return c;
     }
@@ -172,13 +172,12 @@ InitiatorSession::Connection* InitiatorSession::pick_connection() {
 
 bool InitiatorSession::connection_live(ConnectionId cid) const {
   const Connection* c = find_connection(cid);
-  return c != nullptr && c->state == Connection::State::full_feature && !c->closing;
+  return c != nullptr && c->takes_work();
 }
 
 std::size_t InitiatorSession::live_connections() const {
-  return static_cast<std::size_t>(std::count_if(
-      connections_.begin(), connections_.end(),
-      [](const auto& c) { return c->state == Connection::State::full_feature && !c->closing; }));
+  return static_cast<std::size_t>(std::count_if(connections_.begin(), connections_.end(),
+                                                [](const auto& c) { return c->takes_work(); }));
 }
 
 bool InitiatorSession::logged_in() const {

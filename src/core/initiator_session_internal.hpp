@@ -117,6 +117,8 @@ struct InitiatorSession::Connection {
   // A Logout Request for this connection went out: no new work goes to it, and its end is not
   // a failure to recover from.
   bool closing = false;
+  // In full feature phase and not logging out: new tasks may go to it.
+  [[nodiscard]] bool takes_work() const { return state == State::full_feature && !closing; }
   // Set while fail_connection() runs for an Async event 2 or 3 that dropped it: its Parameter2
   // (Time2Wait) and Parameter3 (Time2Retain), section 11.9.1.
   std::optional<std::uint16_t> drop_time2wait;
