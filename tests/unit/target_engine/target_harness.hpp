@@ -26,10 +26,13 @@ struct TargetPdu {
   core::Header header;
   std::vector<std::byte> data;
   std::error_code error;  // a digest error in what the target sent
+  // The header as a T, or null. Only on a PDU that outlives the pointer: not on a temporary.
   template <class T>
-  [[nodiscard]] const T* as() const {
+  [[nodiscard]] const T* as() const& {
     return error ? nullptr : std::get_if<T>(&header);
   }
+  template <class T>
+  const T* as() const&& = delete;
 };
 
 struct LoginKeys {
