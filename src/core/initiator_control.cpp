@@ -347,7 +347,11 @@ void InitiatorSession::handle_logout_response(Connection& c, const LogoutRespons
   }
   if (Connection* target = find_connection(closing)) {
     target->closing = true;  // logged out: not a failure to recover from
-    fail_connection(*target, errc::session_closed);
+    // One connection of several, logged out at the target's request: its replacement (the I/O
+    // layer's, MC/S) waits for the response's Time2Wait.
+    fail_connection(
+        *target, errc::session_closed,
+        target_asked ? std::optional(TargetWait{h.time2wait, h.time2retain}) : std::nullopt);
   }
 }
 
@@ -449,13 +453,9 @@ void InitiatorSession::handle_async(Connection& c, const AsyncMessage& h, const 
       // The target is dropping us; report it now rather than wait for the socket to close.
       // Parameter2 is the Time2Wait before reconnecting (RFC 7143 section 11.9.1).
       drop_time2wait_ = h.parameter2;
-      for (auto& x : connections_) {
-        if (x.get() != &c && h.async_event != AsyncEvent::session_drop) continue;
-        x->drop_time2wait = h.parameter2;
-        x->drop_time2retain = h.parameter3;
-        fail_connection(*x, errc::connection_closed);
-        x->drop_time2wait.reset();
-      }
+      for (auto& x : connections_)
+        if (x.get() == &c || h.async_event == AsyncEvent::session_drop)
+          fail_connection(*x, errc::connection_closed, TargetWait{h.parameter2, h.parameter3});
       break;
     case AsyncEvent::negotiation_request:
       own_negotiation_retried_ = false;

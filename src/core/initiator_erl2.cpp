@@ -40,7 +40,8 @@ std::size_t InitiatorSession::orphans() const {
 
 // Called by fail_connection() after the connection closed. Returns true when ERL 2 took over.
 bool InitiatorSession::orphan_connection_tasks(Connection& c, std::error_code ec,
-                                               bool was_full_feature) {
+                                               bool was_full_feature,
+                                               std::optional<TargetWait> wait) {
   if (!was_full_feature || !erl2() || c.closing || force_reinstatement_ || !recovery_possible())
     return false;
   bool any = false;
@@ -66,14 +67,13 @@ bool InitiatorSession::orphan_connection_tasks(Connection& c, std::error_code ec
   // dropped the connection.
   if (any || orphans() == 0)
     orphans_expire_at_ =
-        now_ + std::chrono::seconds(c.drop_time2wait
-                                        ? *c.drop_time2wait + c.drop_time2retain
-                                        : params_.default_time2wait + params_.default_time2retain);
+        now_ + std::chrono::seconds(wait ? wait->time2wait + wait->time2retain
+                                         : params_.default_time2wait + params_.default_time2retain);
   if (Connection* other = pick_connection()) {
     // MC/S: the session carries on; the failed connection's tasks move to a live one, after
     // the Time2Wait of a target that dropped it.
-    if (any && c.drop_time2wait.value_or(0) > 0) {
-      delayed_recovery_logouts_.emplace_back(c.cid, now_ + std::chrono::seconds(*c.drop_time2wait));
+    if (any && wait && wait->time2wait > 0) {
+      delayed_recovery_logouts_.emplace_back(c.cid, now_ + std::chrono::seconds(wait->time2wait));
     } else if (any) {
       send_recovery_logout(*other, c.cid);
     }

@@ -577,21 +577,23 @@ void InitiatorSession::trace(const Connection& c, bool outbound, const Bhs& bhs,
 // ---------------------------------------------------------------------------------------------
 // Failure.
 
-void InitiatorSession::finish_connection(Connection& c, std::error_code ec) {
+void InitiatorSession::finish_connection(Connection& c, std::error_code ec,
+                                         std::optional<TargetWait> wait) {
   if (c.state == Connection::State::closed) return;
   c.state = Connection::State::closed;
   c.tx.clear();
   c.login.reset();
   c.ping.reset();
-  emit(ConnectionClosed{c.cid, ec, c.drop_time2wait});
+  emit(ConnectionClosed{c.cid, ec, wait ? std::optional(wait->time2wait) : std::nullopt});
 }
 
-void InitiatorSession::fail_connection(Connection& c, std::error_code ec) {
+void InitiatorSession::fail_connection(Connection& c, std::error_code ec,
+                                       std::optional<TargetWait> wait) {
   if (c.state == Connection::State::closed) return;
   const bool was_full_feature = c.state == Connection::State::full_feature;
-  finish_connection(c, ec);
+  finish_connection(c, ec, wait);
   // ERL 2: the connection's tasks wait for a new connection (initiator_erl2.cpp).
-  if (orphan_connection_tasks(c, ec, was_full_feature)) return;
+  if (orphan_connection_tasks(c, ec, was_full_feature, wait)) return;
   const bool last = pick_connection() == nullptr;
   const bool recover = last && was_full_feature && recovery_possible();
   // Tasks with allegiance to this connection: at ERL 0 nothing survives the connection, but

@@ -149,8 +149,17 @@ class InitiatorSession {
   void complete_scsi(Task& t, const CommandResult& r, TimePoint now);
   void fail_task(Task& t, std::error_code ec, bool may_have_executed);
   void abort_in_flight(Task& t, std::error_code ec, TimePoint now);
-  void fail_connection(Connection& c, std::error_code ec);
-  void finish_connection(Connection& c, std::error_code ec);
+  // The waits a target sets for a connection it ends (RFC 7143 section 11.9.1): Parameter2
+  // and Parameter3 of the Async event 2 or 3 that drops it, or the Time2Wait and Time2Retain
+  // of the Logout Response to a logout it asked for (event 1).
+  struct TargetWait {
+    std::uint16_t time2wait = 0;
+    std::uint16_t time2retain = 0;
+  };
+  void fail_connection(Connection& c, std::error_code ec,
+                       std::optional<TargetWait> wait = std::nullopt);
+  void finish_connection(Connection& c, std::error_code ec,
+                         std::optional<TargetWait> wait = std::nullopt);
   void maybe_send_logout(TimePoint now);
   [[nodiscard]] bool recovery_possible() const;
   void requeue_for_retry(std::vector<Task*> tasks);
@@ -181,7 +190,8 @@ class InitiatorSession {
   [[nodiscard]] bool needs_probe(const Connection& c) const;
   // Error recovery level 2 (initiator_erl2.cpp).
   [[nodiscard]] bool erl2() const { return params_.error_recovery_level >= 2; }
-  bool orphan_connection_tasks(Connection& c, std::error_code ec, bool was_full_feature);
+  bool orphan_connection_tasks(Connection& c, std::error_code ec, bool was_full_feature,
+                               std::optional<TargetWait> wait);
   void resume_orphans(Connection& c, ConnectionId from, SerialNumber target_exp_cmd_sn);
   void after_connection_recovery(Connection& c, SerialNumber target_exp_cmd_sn);
   void send_due_recovery_logouts();

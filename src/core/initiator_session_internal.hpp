@@ -119,10 +119,6 @@ struct InitiatorSession::Connection {
   bool closing = false;
   // In full feature phase and not logging out: new tasks may go to it.
   [[nodiscard]] bool takes_work() const { return state == State::full_feature && !closing; }
-  // Set while fail_connection() runs for an Async event 2 or 3 that dropped it: its Parameter2
-  // (Time2Wait) and Parameter3 (Time2Retain), section 11.9.1.
-  std::optional<std::uint16_t> drop_time2wait;
-  std::uint16_t drop_time2retain = 0;
 };
 
 }  // namespace uiscsi::core

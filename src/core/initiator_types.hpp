@@ -140,8 +140,9 @@ struct LoginDone {
 struct ConnectionClosed {
   ConnectionId cid = 0;
   std::error_code reason;  // empty after a clean logout
-  // The target dropped it with Async event 2 or 3: Parameter2, the Time2Wait in seconds before
-  // a new connection may be tried (RFC 7143 section 11.9.1). Empty otherwise.
+  // The target ended it and said how long to wait, in seconds, before a new connection may be
+  // tried (RFC 7143 section 11.9.1): Parameter2 of the Async event 2 or 3 that dropped it, or
+  // the Logout Response's Time2Wait of a logout it asked for (event 1). Empty otherwise.
   std::optional<std::uint16_t> time2wait;
 };
 

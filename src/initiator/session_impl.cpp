@@ -604,17 +604,17 @@ void SessionImpl::dispatch(core::Event& event) {
           }
           if (engine_->logged_in()) {
             // MC/S: the session goes on over its other connections. A failed one is replaced
-            // (its tasks were reassigned at ERL 2), and so is a replacement that failed. A
-            // target that dropped it (Async event 2) said how long to wait first.
+            // (its tasks were reassigned at ERL 2), and so is a replacement that failed, and one
+            // logged out at the target's request (Async event 1; a logout of our caller's has
+            // no time2wait). A target that ended it said how long to wait first.
             log(LogLevel::warning, "connection " + std::to_string(e.cid) + " closed" +
                                        (e.reason ? ": " + e.reason.message() : ""));
-            if ((was_live && e.reason && e.reason != errc::session_closed) || replacement_failed) {
+            const bool failed = was_live && e.reason && e.reason != errc::session_closed;
+            const bool logged_out_for_target =
+                was_live && e.reason == errc::session_closed && e.time2wait;
+            if (failed || replacement_failed || logged_out_for_target)
               schedule_replacement(e.time2wait ? std::optional(std::chrono::seconds(*e.time2wait))
                                                : std::nullopt);
-            } else if (was_live && target_logout_time2wait_ && e.reason == errc::session_closed) {
-              schedule_replacement(target_logout_time2wait_);
-              target_logout_time2wait_.reset();
-            }
             return;
           }
           logged_in_ = false;
@@ -639,11 +639,6 @@ void SessionImpl::dispatch(core::Event& event) {
         } else if constexpr (std::is_same_v<T, core::LogoutDone>) {
           auto fn = std::move(logout_done_[0]);
           logout_done_.erase(0);
-          // No caller waits for it: the target asked for this logout (Async event 1). When it
-          // closed one connection of several, that one is replaced after the Time2Wait.
-          if (!fn && !e.error && e.response == core::LogoutResponseCode::closed_successfully &&
-              engine_->logged_in())
-            target_logout_time2wait_ = std::chrono::seconds(e.time2wait);
           if (fn) {
             if (e.error) {
               fn(Unexpected(e.error));

@@ -82,7 +82,7 @@ class SessionImpl {
   // MC/S, I/O thread: when the logged-in session has fewer connections than it asked for and
   // no replacement is under way, dials one after DefaultTime2Wait, plus the recovery backoff
   // (doubling) after failed attempts; gives up after max_recovery_attempts in a row.
-  // `time2wait` replaces DefaultTime2Wait (a Logout Response's Time2Wait).
+  // `time2wait` replaces DefaultTime2Wait (the target's own, see core::ConnectionClosed).
   void schedule_replacement(std::optional<std::chrono::seconds> time2wait = {});
   // Connects further connection number `index` (MC/S; the leading one is 0) to its portal and
   // waits for its login; false if it failed.
@@ -116,9 +116,6 @@ class SessionImpl {
   // in a row (a connect or login that failed).
   std::optional<core::ConnectionId> replacing_cid_;
   int replacement_failures_ = 0;
-  // MC/S (I/O thread): the target asked for the logout of one connection (Async event 1) and it
-  // was logged out; its replacement waits the Logout Response's Time2Wait.
-  std::optional<std::chrono::seconds> target_logout_time2wait_;
   std::thread io_;
   bool after_engine_scheduled_ = false;  // I/O thread: schedule_after_engine() is pending
   std::atomic<bool> logged_in_{false};
